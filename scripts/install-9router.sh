@@ -14,13 +14,25 @@ STAMP="$DEST/.installed-$VERSION"
 if [ -f "$STAMP" ]; then
   exit 0
 fi
+mkdir -p "$DEST"
+# Parallel callers (pytest-xdist workers, a demo next to a test run) must not install into the
+# same folder at once: take a lock, then re-check the stamp the winner leaves behind.
+if command -v flock >/dev/null; then
+  exec 9>"$DEST/.install.lock"
+  flock 9
+  [ -f "$STAMP" ] && exit 0
+fi
 command -v node >/dev/null || { echo "install-9router: node is not installed (need Node.js 20+)" >&2; exit 1; }
 mkdir -p "$PKG" "$RUNTIME"
-# The postinstall hook wants a data dir; point it at a scratch one so ~/.9router stays untouched.
+# Should the postinstall hook ever run (npm versions differ), keep it out of ~/.9router.
 export DATA_DIR="$DEST/postinstall-data"
 mkdir -p "$DATA_DIR"
 ( cd "$PKG" && [ -f package.json ] || npm init -y >/dev/null )
-( cd "$PKG" && npm install --no-audit --no-fund --loglevel=error "9router@$VERSION" )
+# --ignore-scripts: the package's postinstall only warms ~/.9router/runtime (sql.js without its
+# wasm, and a better-sqlite3 build that fails offline) and a tray helper; the server needs
+# neither, and skipping it saves a failed native compile (about a minute). The dependencies
+# have no install scripts of their own.
+( cd "$PKG" && npm install --no-audit --no-fund --loglevel=error --ignore-scripts "9router@$VERSION" )
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
 if [ "$node_major" -lt 22 ]; then
   ( cd "$RUNTIME" && [ -f package.json ] || npm init -y >/dev/null )
@@ -28,5 +40,13 @@ if [ "$node_major" -lt 22 ]; then
   [ -d /usr/include/node ] && nodedir_args=(--nodedir=/usr)
   ( cd "$RUNTIME" && npm install --no-audit --no-fund --loglevel=error "${nodedir_args[@]}" better-sqlite3@12.6.2 )
 fi
+# Fail here, not at the first test, if the driver cannot load (the server would then run with
+# no SQLite driver and every DB route would answer 500).
+if [ "$node_major" -lt 22 ]; then
+  NODE_PATH="$RUNTIME/node_modules" node -e 'new (require("better-sqlite3"))(":memory:").close()' \
+    || { echo "install-9router: better-sqlite3 does not load" >&2; exit 1; }
+fi
+[ -f "$PKG/node_modules/9router/app/custom-server.js" ] \
+  || { echo "install-9router: app/custom-server.js missing in 9router $VERSION" >&2; exit 1; }
 touch "$STAMP"
 echo "install-9router: 9router $VERSION ready in $DEST"

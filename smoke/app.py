@@ -1,0 +1,93 @@
+"""One gate run, start to finish: client, checks, verdict, reports, exit code.
+
+The CLI and the GitHub Action entry point both end up here; there is no second path.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from smoke import registry, verdict
+from smoke.context import RunContext
+from smoke.exitcodes import ExitCode
+from smoke.http import Client
+from smoke.model import RunReport
+from smoke.reports import console, write_all
+from smoke.secrets import redact, redactor
+from smoke.settings import Settings
+
+
+@dataclass
+class GateRun:
+    """What a run produced: the report, the exit code, and the requests it sent."""
+
+    report: RunReport
+    exit_code: ExitCode
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def make_client(settings: Settings, deadline: float) -> Client:
+    verify: bool | str = settings.ca_bundle or True
+    if settings.insecure:
+        verify = False
+    return Client(
+        base_url=settings.base_url,
+        timeout=settings.request_timeout,
+        deadline=deadline,
+        retry=settings.retry,
+        verify=verify,
+        extra_headers=dict(settings.headers),
+    )
+
+
+def run_gate(settings: Settings, out: TextIO = sys.stdout) -> GateRun:
+    """Run the checks of `settings.phase`, write the reports, and return the outcome."""
+    for secret in settings.secrets():
+        redactor.add(secret)
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    started = time.monotonic()
+    deadline = started + settings.deadline
+    client = make_client(settings, deadline)
+    ctx = RunContext(settings, client)
+    checks = registry.for_phase(settings.phase)
+    from smoke.runner import Runner
+
+    runner = Runner(ctx, checks, deadline)
+    # The version is informative: read it alongside the checks, never wait past the deadline.
+    version_reader = threading.Thread(target=ctx.version, name="version", daemon=True)
+    version_reader.start()
+    outcomes = runner.run()
+    version_reader.join(max(0.0, deadline - time.monotonic()))
+    version_seen = ctx.version() if not version_reader.is_alive() else None
+    report = RunReport(
+        phase=settings.phase,
+        base_url=settings.base_url,
+        version=version_seen,
+        outcomes=outcomes,
+        verdict="pass",
+        p1_scope=sorted(settings.p1_scope),
+        started_at=started_at,
+        duration_ms=int((time.monotonic() - started) * 1000),
+        model=settings.model,
+    )
+    report.verdict = verdict.decide(outcomes, settings.p1_scope)
+    client.close()
+    requests = [{k: v for k, v in asdict(r).items() if k != "started"} for r in client.records]
+    problems = write_all(
+        report,
+        {"report": settings.report, "junit": settings.junit, "summary": settings.summary},
+        requests,
+    )
+    out.write(redact(console.render(report)) + "\n")
+    for crash in runner.crashes:
+        sys.stderr.write(crash)
+    code = ExitCode.PASSED if report.verdict == "pass" else ExitCode.GATE_FAILED
+    if runner.crashes or (problems and code is ExitCode.PASSED):
+        code = ExitCode.INTERNAL_ERROR
+    return GateRun(report, code, requests, problems)

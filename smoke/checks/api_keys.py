@@ -1,0 +1,85 @@
+"""Pre §4: request path auth. The API key is accepted and the expected providers' models listed."""
+
+from smoke import inventory
+from smoke.context import RunContext, error_text, http_failure
+from smoke.errors import NeedsDashboardAuth, ProbeError
+from smoke.model import Phase, Result, Severity
+from smoke.registry import check
+
+# With no active connection 0.5.x lists its whole static catalogue (625 models, dozens of
+# providers), so a long list proves nothing. Without the connection list we fall back to
+# recognising the catalogue by its spread.
+CATALOGUE_MIN_MODELS = 300
+CATALOGUE_MIN_PREFIXES = 15
+
+
+@check(
+    "api-key-models",
+    title="API key accepted: GET /api/v1/models with Bearer key",
+    phases=(Phase.PRE, Phase.POST),
+    severity=Severity.P0,
+    after=("dashboard-login",),
+    checklist="pre-deploy 4",
+)
+def api_key_models(ctx: RunContext) -> Result:
+    response = ctx.key_models()
+    evidence: dict = {"status": response.status, "latency_ms": response.elapsed_ms}
+    if response.status in (401, 403):
+        return Result.failed(
+            f"the API key was refused (HTTP {response.status}: {error_text(response)}); "
+            "check API_KEY is an active key from the dashboard",
+            **evidence,
+        )
+    if response.status != 200:
+        raise http_failure(response)
+    ids = [m["id"] for m in response.json("models")["data"]]
+    combos = [m["id"] for m in response.json("models")["data"] if m.get("owned_by") == "combo"]
+    prefixes = sorted({i.split("/", 1)[0] for i in ids if "/" in i})
+    evidence.update(models=len(ids), prefixes=prefixes[:50], model_ids=ids[:200], combos=combos)
+
+    try:
+        connections = ctx.providers()
+    except (NeedsDashboardAuth, ProbeError):
+        connections = None  # judge from the list alone
+    if connections is not None:
+        active = [c for c in connections if c.get("isActive") is not False]
+        evidence["active_connections"] = len(active)
+        if not active:
+            return Result.failed(
+                f"9router has no active provider connection, so /v1/models returned its static "
+                f"catalogue ({len(ids)} models): the key works but nothing can be served",
+                **evidence,
+            )
+        expected = _expected_prefixes(ctx, active)
+    else:
+        if len(ids) >= CATALOGUE_MIN_MODELS and len(prefixes) >= CATALOGUE_MIN_PREFIXES:
+            return Result.failed(
+                f"/v1/models returned {len(ids)} models across {len(prefixes)} providers: this is "
+                "9router's static catalogue, served when no connection is active",
+                **evidence,
+            )
+        expected = {name: {name} for name in ctx.settings.critical}
+
+    missing = [name for name, options in expected.items() if not options & set(prefixes)]
+    evidence["expected"] = {name: sorted(options) for name, options in expected.items()}
+    if missing:
+        return Result.failed(
+            f"no models listed for expected provider(s) {', '.join(missing)} "
+            f"({len(ids)} models listed, prefixes: {', '.join(prefixes[:10]) or 'none'})",
+            **evidence,
+        )
+    model = ctx.settings.model
+    listed = model in ids if model else None
+    evidence["model_listed"] = listed
+    note = "" if listed in (None, True) else f"; {model} itself is not listed (aliases never are)"
+    names = ", ".join(expected) or "any"
+    return Result.passed(f"key accepted; {len(ids)} models, expected providers present ({names}){note}", **evidence)
+
+
+def _expected_prefixes(ctx: RunContext, active: list[dict]) -> dict[str, set[str]]:
+    """For each critical provider, the model prefixes its active connections would list."""
+    expected: dict[str, set[str]] = {}
+    for name in ctx.settings.critical:
+        mine = [c for c in active if inventory.matches(c, name)]
+        expected[name] = {inventory.model_prefix(c) for c in mine} | {name}
+    return expected

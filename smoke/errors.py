@@ -1,0 +1,35 @@
+"""Exceptions the gate raises on purpose. Each carries one plain sentence for the user."""
+
+
+class SmokeError(Exception):
+    """Base class: the message is shown to the user as it is."""
+
+
+class UsageError(SmokeError):
+    """Bad flags, inputs, environment or config. Exit 2, nothing sent to the target."""
+
+    def __init__(self, problems: list[str] | str) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+class ProbeError(SmokeError):
+    """A request could not produce a usable answer (refused, timeout, HTML, bad JSON...).
+
+    `kind` is a short machine-readable class (``refused``, ``timeout``, ``tls``, ``redirect``,
+    ``http``, ``html``, ``json``, ``schema``, ``too-large``...), used by checks to decide between
+    `fail` (the target misbehaved) and `error` (the check could not run).
+    """
+
+    def __init__(self, kind: str, message: str, *, status: int | None = None) -> None:
+        self.kind = kind
+        self.status = status
+        super().__init__(message)
+
+
+class NeedsDashboardAuth(SmokeError):
+    """A management endpoint needs the dashboard cookie and the gate has none."""
+
+
+class DeadlineExceeded(SmokeError):
+    """The run's global deadline passed before this step could finish."""

@@ -1,0 +1,126 @@
+"""The data the gate is made of: checks, their results, and a whole run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from smoke.context import RunContext
+
+
+class Phase(StrEnum):
+    """When in a release a check runs."""
+
+    PRE = "pre"  # before promotion, against staging or canary
+    POST = "post"  # right after deploy, against production
+
+
+class Severity(StrEnum):
+    """How much a failure matters. Renderers never decide this; checks and config do."""
+
+    P0 = "P0"  # always blocks the deploy
+    P1 = "P1"  # blocks when its scope is in --p1-scope
+
+
+class Status(StrEnum):
+    """The outcome of one check."""
+
+    PASS = "pass"  # ran and met its criteria
+    FAIL = "fail"  # ran, and the target misbehaved
+    ERROR = "error"  # could not run (missing credential, probe impossible); never a pass
+    SKIP = "skip"  # deliberately not run, with the reason in the message
+
+
+@dataclass(frozen=True)
+class Check:
+    """A declared checklist item: what it is and the function that runs it."""
+
+    id: str
+    title: str
+    phases: frozenset[Phase]
+    severity: Severity
+    scope: str  # P1 scope name ("dashboard", "usage", ...); P0 checks use "core"
+    run: Callable[[RunContext], Result]
+    # Checks (by id) whose results this one must wait for when both are selected.
+    after: tuple[str, ...] = ()
+    # Work done before the checks in `prepare_before` start (e.g. a usage snapshot before the chat).
+    prepare: Callable[[RunContext], Any] | None = None
+    prepare_before: tuple[str, ...] = ()
+    # Checklist section this implements, for the README and `checks` listing.
+    checklist: str = ""
+
+
+@dataclass
+class Result:
+    """What a check found. Reports and the verdict are built from these only."""
+
+    status: Status
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    attempts: int = 1
+    flaky: bool = False
+
+    @classmethod
+    def passed(cls, message: str, **evidence: Any) -> Result:
+        return cls(Status.PASS, message, evidence)
+
+    @classmethod
+    def failed(cls, message: str, **evidence: Any) -> Result:
+        return cls(Status.FAIL, message, evidence)
+
+    @classmethod
+    def errored(cls, message: str, **evidence: Any) -> Result:
+        return cls(Status.ERROR, message, evidence)
+
+    @classmethod
+    def skipped(cls, message: str, **evidence: Any) -> Result:
+        return cls(Status.SKIP, message, evidence)
+
+
+@dataclass
+class CheckOutcome:
+    """A result tied to its check, with the effective severity/scope and the blocking decision."""
+
+    id: str
+    title: str
+    severity: Severity
+    scope: str
+    result: Result
+    duration_ms: int
+    blocking: bool = False
+
+    @property
+    def status(self) -> Status:
+        return self.result.status
+
+
+@dataclass
+class RunReport:
+    """A whole run: target, outcomes and verdict. Every report format renders only this."""
+
+    phase: Phase
+    base_url: str
+    version: str | None
+    outcomes: list[CheckOutcome]
+    verdict: str  # "pass" | "fail"
+    p1_scope: list[str]
+    started_at: str
+    duration_ms: int
+    model: str | None = None
+    notes: list[str] = field(default_factory=list)
+    interrupted: str | None = None  # why the run ended early (deadline, signal), if it did
+    extra: dict[str, Any] = field(default_factory=dict)  # phase-specific JSON sections (watch, ...)
+    sections: list[str] = field(default_factory=list)  # phase-specific Markdown summary sections
+
+    @property
+    def blocking(self) -> list[CheckOutcome]:
+        return [o for o in self.outcomes if o.blocking]
+
+    def counts(self) -> dict[str, int]:
+        counts = {s.value: 0 for s in Status}
+        for outcome in self.outcomes:
+            counts[outcome.status.value] += 1
+        return counts

@@ -1,0 +1,38 @@
+"""Report writers. `write_all` is the only place report files are written, and every byte it
+writes has passed through the redactor.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from smoke.model import RunReport
+from smoke.reports import json_report, junit, summary
+from smoke.secrets import redact, redact_data
+
+
+def render_all(run: RunReport, requests: list[dict[str, Any]] | None = None) -> dict[str, str]:
+    """Every file format, rendered and redacted, keyed by format name."""
+    report = redact_data(json_report.build(run, requests))
+    return {
+        "report": json.dumps(report, indent=2, default=str) + "\n",
+        "junit": redact(junit.render(run)),
+        "summary": redact(summary.render(run)),
+    }
+
+
+def write_all(run: RunReport, paths: dict[str, Path | None], requests: list[dict[str, Any]] | None = None) -> list[str]:
+    """Write the requested formats. Returns one sentence per file that could not be written."""
+    rendered = render_all(run, requests)
+    problems = []
+    for name, path in paths.items():
+        if path is None:
+            continue
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(rendered[name], encoding="utf-8")
+        except OSError as exc:
+            problems.append(f"could not write the {name} file {path}: {exc.strerror or exc}")
+    return problems

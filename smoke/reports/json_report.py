@@ -1,0 +1,47 @@
+"""The versioned JSON report (schema: smoke/schema/report.json). Built only from the run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from smoke import __version__
+from smoke.model import RunReport
+
+SCHEMA_VERSION = 1
+
+
+def build(run: RunReport, requests: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    report: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "9router-smoke", "version": __version__},
+        "verdict": run.verdict,
+        "phase": run.phase.value,
+        "target": {"base_url": run.base_url, "version": run.version},
+        "model": run.model,
+        "p1_scope": sorted(run.p1_scope),
+        "started_at": run.started_at,
+        "duration_ms": run.duration_ms,
+        "counts": run.counts(),
+        "blocking": [o.id for o in run.blocking],
+        "interrupted": run.interrupted,
+        "notes": list(run.notes),
+        "checks": [
+            {
+                "id": o.id,
+                "title": o.title,
+                "severity": o.severity.value,
+                "scope": o.scope,
+                "status": o.status.value,
+                "blocking": o.blocking,
+                "message": o.result.message,
+                "duration_ms": o.duration_ms,
+                "attempts": o.result.attempts,
+                "flaky": o.result.flaky,
+                "evidence": o.result.evidence,
+            }
+            for o in run.outcomes
+        ],
+        "requests": requests or [],
+    }
+    report.update(run.extra)
+    return report

@@ -1,0 +1,44 @@
+"""Wording shared by every report: status labels, evidence lines, the verdict sentence."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from smoke.model import CheckOutcome, RunReport, Status
+
+STATUS_LABEL = {
+    Status.PASS: "PASS",
+    Status.FAIL: "FAIL",
+    Status.ERROR: "ERROR",
+    Status.SKIP: "SKIP",
+}
+STATUS_ICON = {Status.PASS: "✅", Status.FAIL: "❌", Status.ERROR: "⚠️", Status.SKIP: "⏭️"}
+
+
+def verdict_line(run: RunReport) -> str:
+    """One sentence: the verdict and why, for the console's last line and the summary title."""
+    counts = run.counts()
+    tally = ", ".join(f"{counts[s.value]} {s.value}" for s in Status if counts[s.value])
+    if run.verdict == "pass":
+        head = "PASS: safe to proceed"
+    else:
+        ids = ", ".join(o.id for o in run.blocking)
+        head = f"FAIL: blocked by {ids}"
+    tail = f" (run ended early: {run.interrupted})" if run.interrupted else ""
+    return f"{head} [{tally}]{tail}"
+
+
+def flags(outcome: CheckOutcome) -> str:
+    """Markers a reader must not miss: blocking, flaky."""
+    parts = []
+    if outcome.blocking:
+        parts.append("blocking")
+    if outcome.result.flaky:
+        parts.append(f"flaky: passed after {outcome.result.attempts} attempts")
+    return ", ".join(parts)
+
+
+def evidence_text(evidence: dict[str, Any]) -> str:
+    """Evidence as stable, readable JSON (callers redact)."""
+    return json.dumps(evidence, indent=2, sort_keys=True, default=str)
