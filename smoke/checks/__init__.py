@@ -1,11 +1,13 @@
-"""One module per checklist section. Importing this package registers every check."""
+"""One module per checklist section. Importing this package registers every check.
 
-from smoke.checks import (  # noqa: F401 - imported for registration, in checklist order
-    api_keys,
-    chat,
-    cloud_sync,
-    dashboard_auth,
-    providers,
-    reachability,
-    usage,
-)
+The import order is the checklist order, which is the order of every report.
+"""
+# ruff: noqa: I001, F401
+
+from smoke.checks import reachability
+from smoke.checks import dashboard_auth
+from smoke.checks import providers
+from smoke.checks import api_keys
+from smoke.checks import chat
+from smoke.checks import usage
+from smoke.checks import cloud_sync
