@@ -5,6 +5,7 @@ from smoke.context import RunContext, error_text, http_failure
 from smoke.errors import NeedsDashboardAuth, ProbeError
 from smoke.model import Phase, Result, Severity
 from smoke.registry import check
+from smoke.secrets import redactor
 
 # With no active connection 0.5.x lists its whole static catalogue (625 models, dozens of
 # providers), so a long list proves nothing. Without the connection list we fall back to
@@ -60,6 +61,16 @@ def api_key_models(ctx: RunContext) -> Result:
             )
         expected = {name: {name} for name in ctx.settings.critical}
 
+    key_state = _key_state(ctx)
+    evidence["key_state"] = key_state
+    if key_state in ("unknown", "inactive"):
+        return Result.failed(
+            f"the API key is {'not one of' if key_state == 'unknown' else 'disabled in'} 9router's keys "
+            "(/api/keys); 9router lists models for local callers without checking the key, "
+            "so the list alone does not prove the key works",
+            **evidence,
+        )
+
     missing = [name for name, options in expected.items() if not options & set(prefixes)]
     evidence["expected"] = {name: sorted(options) for name, options in expected.items()}
     if missing:
@@ -74,6 +85,23 @@ def api_key_models(ctx: RunContext) -> Result:
     note = "" if listed in (None, True) else f"; {model} itself is not listed (aliases never are)"
     names = ", ".join(expected) or "any"
     return Result.passed(f"key accepted; {len(ids)} models, expected providers present ({names}){note}", **evidence)
+
+
+def _key_state(ctx: RunContext) -> str | None:
+    """ "active", "inactive" or "unknown" for our key per /api/keys; None if it cannot be read.
+
+    The body holds every full key: each is registered with the redactor and only the state kept.
+    """
+    try:
+        keys = ctx.management_get("/api/keys", "keys")["keys"]
+    except (NeedsDashboardAuth, ProbeError):
+        return None
+    for entry in keys:
+        redactor.add(entry.get("key"))
+    mine = [k for k in keys if k.get("key") == ctx.settings.api_key]
+    if not mine:
+        return "unknown"
+    return "active" if mine[0].get("isActive", True) is not False else "inactive"
 
 
 def _expected_prefixes(ctx: RunContext, active: list[dict]) -> dict[str, set[str]]:
