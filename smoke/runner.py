@@ -80,30 +80,36 @@ class Runner:
 
     def _work(self, check: Check) -> None:
         current_check.set(check.id)
-        started = time.monotonic()
+        busy_ms = 0  # time spent working, not waiting for other checks
         prepared: Any = None
         prepare_error: BaseException | None = None
         try:
             if check.prepare is not None:
                 self._wait_for([d for d in check.after if d in self.selected and d not in check.prepare_before])
+                began = time.monotonic()
                 try:
                     prepared = check.prepare(self.ctx)
                 except Exception as exc:
                     prepare_error = exc
                 finally:
+                    busy_ms += int((time.monotonic() - began) * 1000)
                     self.prepared[check.id].set()
             for other in self.selected.values():
                 if other.prepare is not None and check.id in other.prepare_before:
                     self.prepared[other.id].wait(max(0.0, self.deadline - time.monotonic()))
             self._wait_for([d for d in check.after if d in self.selected])
-            result = self._execute(check, prepared, prepare_error)
+            began = time.monotonic()
+            try:
+                result = self._execute(check, prepared, prepare_error)
+            finally:
+                busy_ms += int((time.monotonic() - began) * 1000)
             attempts = self.ctx.client.attempts_for(check.id)
             result.attempts = attempts
             result.flaky = result.status is Status.PASS and attempts > 1
             if not self._stop.is_set():
                 self.ctx.results[check.id] = result
         finally:
-            self.durations[check.id] = int((time.monotonic() - started) * 1000)
+            self.durations[check.id] = busy_ms
             self.prepared[check.id].set()
             self.done[check.id].set()
 
