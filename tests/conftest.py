@@ -37,9 +37,7 @@ _REAL_ROUTER_FIXTURES = frozenset({"router_stack", "fresh_stack", "fresh_router"
 
 def pytest_configure(config: pytest.Config) -> None:
     """Register markers (``-m "not real_router"`` runs without node)."""
-    config.addinivalue_line(
-        "markers", "real_router: uses a real 9router server (node, ~1-2 s per fresh server)"
-    )
+    config.addinivalue_line("markers", "real_router: uses a real 9router server (node, ~1-2 s per fresh server)")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -59,10 +57,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
 
 def _failed(request: pytest.FixtureRequest) -> bool:
     node = request.node
-    return any(
-        getattr(getattr(node, f"_report_{when}", None), "failed", False)
-        for when in ("setup", "call")
-    )
+    return any(getattr(getattr(node, f"_report_{when}", None), "failed", False) for when in ("setup", "call"))
 
 
 @pytest.fixture
@@ -113,9 +108,7 @@ class _SharedStack:
 
 
 @pytest.fixture(scope="session")
-def _shared_stack(
-    tmp_path_factory: pytest.TempPathFactory, upstream_session: FakeUpstream
-) -> Iterator[_SharedStack]:
+def _shared_stack(tmp_path_factory: pytest.TempPathFactory, upstream_session: FakeUpstream) -> Iterator[_SharedStack]:
     holder = _SharedStack(tmp_path_factory, upstream_session)
     yield holder
     holder.discard()
@@ -169,9 +162,7 @@ def fresh_router(
 
 
 @pytest.fixture
-def fresh_stack(
-    fresh_router: Callable[..., NineRouter], upstream: FakeUpstream
-) -> Callable[..., Stack]:
+def fresh_stack(fresh_router: Callable[..., NineRouter], upstream: FakeUpstream) -> Callable[..., Stack]:
     """Factory: ``fresh_stack(connections=1, password=..., upstream=None, **NineRouter kwargs)``.
 
     Returns a new provisioned :class:`Stack` (own server, stopped after the test) wired to the

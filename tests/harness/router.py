@@ -94,8 +94,7 @@ def ensure_installed() -> None:
     )
     if result.returncode != 0:
         raise RouterStartError(
-            f"{INSTALL_SCRIPT} failed ({result.returncode}):\n{result.stdout[-2000:]}"
-            f"\n{result.stderr[-2000:]}"
+            f"{INSTALL_SCRIPT} failed ({result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
         )
 
 
@@ -234,8 +233,7 @@ class NineRouter:
                     last = type(exc).__name__
                 time.sleep(0.05)  # poll interval; the server takes ~1 s to listen
         raise RouterStartError(
-            f"9router on {self.base_url} not healthy after {timeout:.0f}s (last: {last}). "
-            f"Log tail:\n{self.log_tail()}"
+            f"9router on {self.base_url} not healthy after {timeout:.0f}s (last: {last}). Log tail:\n{self.log_tail()}"
         )
 
     def stop(self, timeout: float = 10.0) -> int | None:
@@ -449,9 +447,7 @@ class RouterAdmin:
         """``POST /api/providers/{id}/test`` -> ``{"valid": bool, "error": ..., ...}``."""
         return self._json("POST", f"/api/providers/{conn_id}/test", {})
 
-    def lock_connection(
-        self, conn_id: str, field: str = "modelLock___all", until: str | None = None
-    ) -> str:
+    def lock_connection(self, conn_id: str, field: str = "modelLock___all", until: str | None = None) -> str:
         """Write a rate-limit lock into the connection row's ``data`` JSON, straight in SQLite.
 
         The API cannot set locks (PUT ignores them). The server reads the row on every request,
@@ -474,9 +470,7 @@ class RouterAdmin:
         conn = sqlite3.connect(self.db_path, timeout=10, isolation_level=None)
         try:
             conn.execute("BEGIN IMMEDIATE")
-            row = conn.execute(
-                "SELECT data FROM providerConnections WHERE id = ?", (conn_id,)
-            ).fetchone()
+            row = conn.execute("SELECT data FROM providerConnections WHERE id = ?", (conn_id,)).fetchone()
             if row is None:
                 conn.execute("ROLLBACK")
                 raise KeyError(f"no providerConnections row {conn_id}")
@@ -593,12 +587,12 @@ class Stack:
         )
 
     def gate_env(self) -> dict[str, str]:
-        """Environment variables describing this stack, for a gate subprocess."""
+        """The gate's environment fallbacks (``smoke.cli.ENV_FALLBACKS``) for this stack."""
         return {
-            "NINEROUTER_BASE_URL": self.base_url,
-            "NINEROUTER_API_KEY": self.api_key,
-            "NINEROUTER_PASSWORD": self.password,
-            "NINEROUTER_MODEL": self.model,
+            "BASE_URL": self.base_url,
+            "API_KEY": self.api_key,
+            "DASHBOARD_PASSWORD": self.password,
+            "MODEL": self.model,
         }
 
 
@@ -625,7 +619,7 @@ def provision(
     key_id, api_key = admin.create_key("ci-gate")
     node_id = admin.create_node("Fake Upstream", "fake", upstream.base_url)
     conn_ids = [
-        admin.add_connection(node_id, f"fake-conn-{i}", priority=i)
+        admin.add_connection(node_id, f"fake-conn-{i}", priority=i, api_key=f"sk-upstream-{i}")
         for i in range(1, connections + 1)
     ]
     # Alias targets must be the provider id, not the node prefix (reference section 8).
@@ -651,8 +645,7 @@ def provision(
         resp = stack.chat()
         if resp.status_code != 200:
             raise RuntimeError(
-                f"provisioned router cannot chat: {resp.status_code} {resp.text[:300]}\n"
-                f"{router.log_tail()}"
+                f"provisioned router cannot chat: {resp.status_code} {resp.text[:300]}\n{router.log_tail()}"
             )
         content = resp.json()["choices"][0]["message"]["content"]
         if content != "pong":
@@ -683,11 +676,8 @@ def state_fingerprint(admin: RouterAdmin) -> dict[str, Any]:
         conns[conn["id"]] = {
             "isActive": conn.get("isActive"),
             "priority": conn.get("priority"),
-            "locks": sorted(
-                k for k, v in conn.items() if k.startswith("modelLock_") and _is_future(v)
-            ),
-            "failing": conn.get("testStatus") in ("error", "expired")
-            or conn.get("errorCode") is not None,
+            "locks": sorted(k for k, v in conn.items() if k.startswith("modelLock_") and _is_future(v)),
+            "failing": conn.get("testStatus") in ("error", "expired") or conn.get("errorCode") is not None,
         }
     return {
         "settings": admin.settings(),

@@ -13,6 +13,10 @@ Modes apply to chat completions only; the model list keeps answering so 9router'
 discovery stays stable. ``down`` for every model closes the listening socket (connections are
 refused, which 9router reports as ``fetch failed``); ``set_mode("ok")`` or ``start()`` rebinds the
 same port. ``down`` for a subset of models drops those requests' connections without an answer.
+
+Timing note: 9router retries a network failure (and an upstream 502) 3 times, 3 s apart, so a
+chat against a ``down`` upstream takes ~9 s to fail, and a per-model ``down`` reaches this server
+4 times per client request. 500, 429 and 401 are not retried (one upstream request each).
 """
 
 from __future__ import annotations
@@ -104,10 +108,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path.endswith("/models"):
             owner._count("models")
             now = int(time.time())
-            data = [
-                {"id": m, "object": "model", "created": now, "owned_by": "fake"}
-                for m in owner.models
-            ]
+            data = [{"id": m, "object": "model", "created": now, "owned_by": "fake"} for m in owner.models]
             self._send_json(200, {"object": "list", "data": data})
         elif path == "/__state":
             self._send_json(200, owner.state())
@@ -226,9 +227,7 @@ class FakeUpstream:
     ...     up.set_mode("500", models=["fake-large"])
     """
 
-    def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, models: Iterable[str] = DEFAULT_MODELS
-    ) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, models: Iterable[str] = DEFAULT_MODELS) -> None:
         self.host = host
         self.port = port  # becomes the real port after the first start() and stays fixed
         self.models: tuple[str, ...] = tuple(models)
@@ -356,9 +355,7 @@ class FakeUpstream:
     def _record_chat(self, model: str, body: dict[str, Any], auth: str | None) -> None:
         with self._lock:
             self._chat_count += 1
-            self._chat_log.append(
-                {"model": model, "stream": body.get("stream"), "authorization": auth, "body": body}
-            )
+            self._chat_log.append({"model": model, "stream": body.get("stream"), "authorization": auth, "body": body})
 
     def _count(self, what: str) -> None:
         with self._lock:
