@@ -46,8 +46,9 @@ def make_client(settings: Settings, deadline: float) -> Client:
     )
 
 
-def run_gate(settings: Settings, out: TextIO = sys.stdout) -> GateRun:
+def run_gate(settings: Settings, out: TextIO | None = None) -> GateRun:
     """Run the checks of `settings.phase`, write the reports, and return the outcome."""
+    out = out or sys.stdout  # looked up per call: tests and wrappers redirect it
     for secret in settings.secrets():
         redactor.add(secret)
     started_at = datetime.now(UTC).isoformat(timespec="seconds")

@@ -75,7 +75,7 @@ def usage_pipeline(ctx: RunContext, before: UsageMark) -> Result:
         time.sleep(POLL_INTERVAL_S)
     evidence.update(after=after.total_requests, latest_after=after.latest, polls=polls)
     return Result.failed(
-        f"the successful chat was not recorded within {ctx.settings.usage_wait:.0f}s: totalRequests "
+        f"the successful chat was not recorded within {ctx.settings.usage_wait:g}s: totalRequests "
         f"stayed {after.total_requests} and the latest record stayed {after.latest}",
         **evidence,
     )
