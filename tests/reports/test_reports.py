@@ -1,0 +1,76 @@
+"""Reports are built from results only: JSON (schema-valid), JUnit, summary and console agree."""
+
+import json
+import xml.etree.ElementTree as ET
+
+from smoke import schemas
+from smoke.model import CheckOutcome, Phase, Result, RunReport, Severity, Status
+from smoke.reports import console, render_all
+from smoke.secrets import redactor
+from smoke.verdict import decide
+
+
+def _run() -> RunReport:
+    outcomes = [
+        CheckOutcome("models-reachable", "Reachability", Severity.P0, "core", Result.passed("HTTP 200"), 12),
+        CheckOutcome(
+            "chat-completion",
+            "Chat",
+            Severity.P0,
+            "core",
+            Result.failed("HTTP 503: locked | retry", status=503, key="sk-0123456789abcdef-abcdef-01234567"),
+            40,
+        ),
+        CheckOutcome("usage-pipeline", "Usage", Severity.P1, "usage", Result.errored("needs the password"), 0),
+        CheckOutcome("cloud-sync", "Cloud", Severity.P1, "cloud-sync", Result.skipped("disabled"), 0),
+        CheckOutcome(
+            "api-key-models", "Key", Severity.P0, "core", Result(Status.PASS, "ok", {}, attempts=2, flaky=True), 5
+        ),
+    ]
+    run = RunReport(Phase.PRE, "http://router", "0.5.69", outcomes, "pass", ["usage"], "2026-11-26T00:00:00+00:00", 99)
+    run.verdict = decide(outcomes, {"usage"})
+    return run
+
+
+def test_the_json_report_fits_its_published_schema_and_carries_the_verdict():
+    report = json.loads(render_all(_run())["report"])
+    assert schemas.problems("report", report) == []
+    assert report["verdict"] == "fail"
+    assert report["blocking"] == ["chat-completion", "usage-pipeline"]
+    assert report["target"] == {"base_url": "http://router", "version": "0.5.69"}
+    flaky = next(c for c in report["checks"] if c["id"] == "api-key-models")
+    assert (flaky["flaky"], flaky["attempts"]) == (True, 2)
+
+
+def test_junit_maps_fail_error_and_skip_to_distinct_elements():
+    root = ET.fromstring(render_all(_run())["junit"].encode())
+    cases = {c.get("name"): c for c in root.iter("testcase")}
+    assert cases["chat-completion"].find("failure") is not None
+    assert cases["chat-completion"].find("error") is None
+    assert cases["usage-pipeline"].find("error") is not None
+    assert cases["cloud-sync"].find("skipped").get("message") == "disabled"
+    assert cases["models-reachable"].find("system-out").text.startswith("PASS models-reachable")
+    assert {c.get("classname") for c in cases.values()} == {"9router-smoke.pre"}
+
+
+def test_the_summary_puts_the_verdict_first_and_explains_failures():
+    summary = render_all(_run())["summary"]
+    first = summary.splitlines()[0]
+    assert first.startswith("## ❌ 9router-smoke pre-deploy: FAIL: blocked by chat-completion, usage-pipeline")
+    assert "| `chat-completion` | P0 | ❌ fail | **yes** | HTTP 503: locked \\| retry | 40 ms |" in summary
+    assert "<details><summary><b>chat-completion</b>: fail (blocking)" in summary
+    assert "flaky" in summary
+
+
+def test_key_shaped_strings_are_masked_in_every_format_even_if_unregistered():
+    redactor.reset()
+    for text in render_all(_run()).values():
+        assert "sk-0123456789abcdef-abcdef-01234567" not in text
+        assert "***" in text
+
+
+def test_the_console_ends_with_the_verdict_line():
+    lines = console.render(_run()).splitlines()
+    assert lines[0] == "9router-smoke pre-deploy gate: http://router (9router 0.5.69)"
+    assert lines[-1].startswith("FAIL: blocked by chat-completion, usage-pipeline")
+    assert any("flaky: passed after 2 attempts" in line for line in lines)

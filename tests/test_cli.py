@@ -1,0 +1,67 @@
+"""The command line: listing, help, and how every way of ending maps to an exit code."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from smoke import cli
+from smoke.exitcodes import ExitCode
+from tests.gate import run_gate
+
+
+def test_checks_lists_every_check_with_phase_severity_and_scope(capsys):
+    assert cli.main(["checks", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    chat = next(r for r in rows if r["id"] == "chat-completion")
+    assert chat == {
+        "id": "chat-completion",
+        "phases": ["post", "pre"],
+        "severity": "P0",
+        "scope": "core",
+        "title": chat["title"],
+    }
+
+
+def test_the_console_script_and_python_dash_m_are_the_same_program():
+    for argv in (["9router-smoke", "checks"], [sys.executable, "-m", "smoke", "checks"]):
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert "usage-pipeline" in done.stdout
+
+
+def test_an_unknown_option_is_a_usage_error_with_exit_2(capsys):
+    assert cli.main(["run", "--bogus"]) == ExitCode.USAGE_ERROR
+    err = capsys.readouterr().err
+    assert "Error: No such option '--bogus'." in err
+    assert "Traceback" not in err
+
+
+def test_environment_fallbacks_are_named_in_errors(monkeypatch, capsys):
+    monkeypatch.setenv("BASE_URL", "not a url")
+    monkeypatch.setenv("API_KEY", "sk-env-key-000")
+    monkeypatch.setenv("MODEL", "fake/fake-small")
+    assert cli.main(["run"]) == ExitCode.USAGE_ERROR
+    err = capsys.readouterr().err
+    assert "BASE_URL: 'not a url' is not an http(s) URL" in err
+    assert "sk-env-key-000" not in err
+
+
+def test_an_internal_error_is_one_sentence_and_exit_3(monkeypatch, out_dir, capsys):
+    def explode(*args, **kwargs):
+        raise RuntimeError("boom with sk-0123456789abcdef-abcdef-01234567 inside")
+
+    monkeypatch.setattr("smoke.app.run_gate", explode)
+    result = run_gate(out_dir, "--base-url", "http://127.0.0.1:9", "--api-key", "k-1234", "--model", "m")
+    assert result.exit_code == ExitCode.INTERNAL_ERROR
+    assert result.stderr.startswith("9router-smoke: internal error (RuntimeError: boom with *** inside)")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_documents_the_env_fallbacks(flag, capsys):
+    assert cli.main(["run", flag]) == 0
+    out = capsys.readouterr().out
+    for env in ("BASE_URL", "API_KEY", "MODEL", "DASHBOARD_PASSWORD"):
+        assert env in out
