@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from tests.gate import run_gate, stack_args
 
 PRE_CHECKS = [
+    "deployment-identity",
     "models-reachable",
     "dashboard-login",
     "provider-inventory",
@@ -25,7 +26,8 @@ def test_a_healthy_router_passes_every_check_and_exits_0(router_stack, out_dir):
     assert [c["id"] for c in report["checks"]] == PRE_CHECKS
     statuses = {c["id"]: c["status"] for c in report["checks"]}
     # cloud-sync is a skip on 0.5.x: the feature is disabled (and its endpoint gone).
-    assert statuses == {**dict.fromkeys(PRE_CHECKS, "pass"), "cloud-sync": "skip"}
+    # deployment-identity is a skip without --expect-version.
+    assert statuses == {**dict.fromkeys(PRE_CHECKS, "pass"), "cloud-sync": "skip", "deployment-identity": "skip"}
     assert report["target"] == {"base_url": router_stack.base_url, "version": "0.5.69"}
     assert result.check("usage-pipeline")["evidence"]["after"] > result.check("usage-pipeline")["evidence"]["before"]
     assert result.check("chat-completion")["evidence"]["answered_by"] == "fake-small"
