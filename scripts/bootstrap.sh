@@ -11,5 +11,8 @@ done
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+# This machine's pip config names optional local indexes; their "is ignored" warnings are noise.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]" 2>&1 \
+  | { grep -v "^WARNING: Location '.*' is ignored" || true; }
+[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "bootstrap: pip install failed" >&2; exit 1; }
 bash scripts/install-9router.sh
