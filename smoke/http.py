@@ -1,6 +1,12 @@
 """One HTTP client for every probe: timeouts, a global deadline, capped bodies, no redirects,
 bounded retries of transient reads, per-endpoint JSON Schema validation, and one plain sentence
 for every way a request can go wrong.
+
+Retry policy (docs/failure-modes.md): only idempotent reads (GET) are retried, only on a refused or
+broken connection or a 502/503/504, at most `RetryPolicy.attempts` tries, with exponential backoff
+and full jitter, honouring Retry-After up to `max_wait_seconds`, never past the run deadline. A
+POST (login, chat, sync) is sent once: a resent login counts towards 9router's lockout and a
+resent chat may be billed twice.
 """
 
 from __future__ import annotations
@@ -10,22 +16,29 @@ import json
 import random
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
 
 from smoke import schemas
 from smoke.errors import DeadlineExceeded, ProbeError
+from smoke.secrets import redactor
 
 # Which check a request belongs to, so flaky retries are attributed to the right result.
 current_check: contextvars.ContextVar[str] = contextvars.ContextVar("current_check", default="-")
 
 TRANSIENT_STATUSES = frozenset({502, 503, 504})
+# Transport failures worth another try: the request never produced an answer.
+TRANSIENT_KINDS = frozenset({"refused", "reset"})
 USER_AGENT = "9router-smoke"
+# The largest answer read. 9router's biggest (/api/providers) is about 0.5 KB per connection, so
+# 10,000 connections fit; a 10 MB page from a misrouted URL does not.
+MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -58,8 +71,13 @@ class Response:
         return self.headers.get("content-type", "").split(";")[0].strip().lower()
 
     def text(self, limit: int = 300) -> str:
-        """The body as text for messages: decoded leniently, whitespace squeezed, cut short."""
+        """The body as text for messages: decoded leniently, whitespace squeezed, cut short.
+
+        Any key the body carries is registered with the redactor first, so an excerpt of a
+        broken /api/keys or usage answer cannot print one.
+        """
         text = " ".join(self.body.decode("utf-8", "replace").split())
+        redactor.harvest_text(text)
         return text if len(text) <= limit else text[:limit] + "..."
 
     def looks_like_html(self) -> bool:
@@ -84,19 +102,22 @@ class Response:
             )
         try:
             data = json.loads(self.body.decode("utf-8"))
-        except UnicodeDecodeError:
+        except UnicodeDecodeError as exc:
             raise ProbeError(
                 "json",
-                f"{self.endpoint} answered bytes that are not UTF-8 text (HTTP {self.status})",
+                f"{self.endpoint} answered bytes that are not UTF-8 text (HTTP {self.status}, "
+                f"byte 0x{self.body[exc.start]:02x} at position {exc.start}); JSON must be UTF-8",
                 status=self.status,
             ) from None
         except json.JSONDecodeError as exc:
             raise ProbeError(
                 "json",
                 f"{self.endpoint} answered invalid JSON (HTTP {self.status}, {exc.msg} at "
-                f"character {exc.pos}): {self.text(80)!r}",
+                f"character {exc.pos} of {len(self.body)}): {self.text(80)!r}",
                 status=self.status,
             ) from None
+        # Keys in the answer (/api/keys, usage's byApiKey) become secrets before any check sees them.
+        redactor.harvest(data)
         if schema is not None:
             problem = schemas.response_problem(schema, data)
             if problem:
@@ -132,7 +153,7 @@ class Client:
     timeout: float = 10.0
     deadline: float | None = None  # time.monotonic() after which no request starts
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    max_body_bytes: int = 8 * 1024 * 1024
+    max_body_bytes: int = MAX_BODY_BYTES
     verify: bool | str = True
     extra_headers: dict[str, str] = field(default_factory=dict)
     records: list[RequestRecord] = field(default_factory=list)
@@ -174,7 +195,7 @@ class Client:
             try:
                 response = self._send_once(method, path, json_body, headers, cookies, attempt)
             except ProbeError as exc:
-                if attempt < attempts and exc.kind in {"refused", "reset"}:
+                if attempt < attempts and exc.kind in TRANSIENT_KINDS:
                     self._pause(self._backoff(attempt), path, method)
                     continue
                 raise
@@ -192,7 +213,7 @@ class Client:
 
     def _pause(self, seconds: float, path: str, method: str) -> None:
         if self._time_left() <= seconds:
-            raise DeadlineExceeded(f"{method} {path}: the run deadline passed while retrying")
+            raise DeadlineExceeded(f"{method} {path}: the run deadline passed while retrying a failed request")
         time.sleep(seconds)
 
     def _time_left(self) -> float:
@@ -208,9 +229,11 @@ class Client:
         attempt: int,
     ) -> Response:
         endpoint = f"{method} {path}"
-        budget = min(self.timeout, self._time_left())
-        if budget <= 0:
+        time_left = self._time_left()
+        if time_left <= 0:
             raise DeadlineExceeded(f"{endpoint} was not sent: the run deadline had passed")
+        budget = min(self.timeout, time_left)
+        cut_by_deadline = budget < self.timeout
         all_headers = {"Accept": "application/json", **self.extra_headers, **(headers or {})}
         started = time.monotonic()
         status: int | None = None
@@ -237,7 +260,10 @@ class Client:
                     elapsed_ms=_ms_since(started),
                 )
         except requests.RequestException as exc:
-            raise _probe_error(exc, endpoint, self.base_url, budget) from None
+            error = _probe_error(exc, endpoint, self.base_url, budget)
+            raise _deadline_instead(error, endpoint, cut_by_deadline) from None
+        except ProbeError as exc:
+            raise _deadline_instead(exc, endpoint, cut_by_deadline) from None
         finally:
             self._record(method, path, status, started, attempt)
         if 300 <= response.status < 400:
@@ -245,27 +271,35 @@ class Client:
         return response
 
     def _read_capped(self, raw: requests.Response, endpoint: str, started: float, budget: float) -> bytes:
+        """Read the body as it arrives, stopping at the size cap and at the time budget."""
+        declared = raw.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise self._too_large(endpoint, raw.status_code, f"announced a {_mib(int(declared))} answer")
         chunks: list[bytes] = []
         size = 0
-        for chunk in raw.iter_content(chunk_size=65536):
+        for chunk in _chunks(raw, endpoint, budget):
             size += len(chunk)
             if size > self.max_body_bytes:
-                raise ProbeError(
-                    "too-large",
-                    f"{endpoint} sent more than {self.max_body_bytes // (1024 * 1024)} MiB; "
-                    "the gate stopped reading (is --base-url pointing at 9router?)",
-                    status=raw.status_code,
-                )
-            # A body that trickles in slower than the timeout must not hang the gate.
+                raise self._too_large(endpoint, raw.status_code, f"sent more than {_mib(self.max_body_bytes)}")
+            # A body that trickles in must not hold the gate past the timeout: read1 returns
+            # whatever each packet brings, so this runs at least once per packet.
             if time.monotonic() - started > budget:
                 raise ProbeError(
                     "timeout",
-                    f"{endpoint} body was still arriving after {budget:.0f}s "
-                    "(the server sends too slowly); check the server or raise the timeout",
+                    f"{endpoint}: the answer was still arriving after {_secs(budget)} ({size} bytes so far); "
+                    "the server sends too slowly; check it, or raise --timeout",
                     status=raw.status_code,
                 )
             chunks.append(chunk)
         return b"".join(chunks)
+
+    def _too_large(self, endpoint: str, status: int, what: str) -> ProbeError:
+        return ProbeError(
+            "too-large",
+            f"{endpoint} {what}, over the gate's {_mib(self.max_body_bytes)} cap, so it stopped reading; "
+            "9router's answers are far smaller: is --base-url pointing at 9router?",
+            status=status,
+        )
 
     def _record(self, method: str, path: str, status: int | None, started: float, attempt: int) -> None:
         record = RequestRecord(
@@ -304,50 +338,108 @@ def _ms_since(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
+def _secs(seconds: float) -> str:
+    """`10s`, `1.5s`, `0.2s`: a timeout as a person would write it."""
+    return f"{seconds:.0f}s" if seconds >= 10 or seconds == int(seconds) else f"{seconds:.1f}s"
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f} MiB" if size >= 1024 * 1024 else f"{size} bytes"
+
+
+def _chunks(raw: requests.Response, endpoint: str, budget: float) -> Iterator[bytes]:
+    """The decoded body, one network read at a time, with transport errors as ProbeError."""
+    stream = raw.raw
+    try:
+        while True:
+            chunk = stream.read1(65536, decode_content=True)
+            if not chunk:
+                return
+            yield chunk
+    except urllib3.exceptions.ReadTimeoutError:
+        raise ProbeError(
+            "timeout",
+            f"{endpoint}: the answer stopped arriving for {_secs(budget)} after it had started; "
+            "the server is hanging mid-answer",
+            status=raw.status_code,
+        ) from None
+    except urllib3.exceptions.DecodeError:
+        raise ProbeError(
+            "protocol",
+            f"{endpoint}: the answer's {raw.headers.get('content-encoding', 'content')} encoding is corrupt",
+            status=raw.status_code,
+        ) from None
+    except (urllib3.exceptions.ProtocolError, urllib3.exceptions.SSLError, OSError):
+        raise ProbeError(
+            "reset",
+            f"{endpoint}: the connection broke while the answer was arriving (HTTP {raw.status_code}, cut short)",
+            status=raw.status_code,
+        ) from None
+
+
+def _deadline_instead(error: ProbeError, endpoint: str, cut_by_deadline: bool) -> ProbeError | DeadlineExceeded:
+    """A timeout caused by the run deadline (not the per-request timeout) is the deadline's doing."""
+    if cut_by_deadline and error.kind == "timeout":
+        return DeadlineExceeded(f"{endpoint}: the run deadline passed while waiting for the answer")
+    return error
+
+
+_DNS_FAILURE = (
+    "name or service not known",
+    "nodename nor servname",
+    "temporary failure in name resolution",
+    "failed to resolve",
+    "no address associated",
+    "getaddrinfo failed",
+    "name resolution",
+)
+_NOT_HTTP = ("badstatusline", "line too long", "got more than", "invalid http", "headerparsingerror")
+
+
 def _probe_error(exc: requests.RequestException, endpoint: str, base: str, budget: float) -> ProbeError:
     """Map a requests exception to one plain sentence naming the endpoint and the fix."""
     host = urlsplit(base).netloc
     text = str(exc).lower()
     if isinstance(exc, requests.exceptions.SSLError):
+        reason = _tls_reason(text)
+        if reason == "not-tls":
+            return ProbeError(
+                "tls",
+                f"{endpoint}: {host} does not speak TLS on this port; use http:// in --base-url, or the TLS port",
+            )
         return ProbeError(
             "tls",
-            f"{endpoint}: the TLS certificate of {host} could not be verified ({_tls_reason(text)}); "
+            f"{endpoint}: the TLS certificate of {host} could not be verified ({reason}); "
             "pass --ca-bundle FILE for a private CA, or --insecure to skip verification",
         )
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return ProbeError(
             "timeout",
-            f"{endpoint}: no connection to {host} within {budget:.0f}s; "
+            f"{endpoint}: no connection to {host} within {_secs(budget)}; "
             "check the address, firewall and that 9router is running",
         )
     if isinstance(exc, requests.exceptions.ReadTimeout):
         return ProbeError(
             "timeout",
             f"{endpoint}: {host} accepted the connection but sent no answer within "
-            f"{budget:.0f}s; the server is hanging or overloaded",
+            f"{_secs(budget)}; the server is hanging or overloaded",
         )
     if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
         return ProbeError("reset", f"{endpoint}: the connection broke while the answer was arriving")
+    if isinstance(exc, requests.exceptions.InvalidHeader):
+        return ProbeError("url", f"{endpoint}: a request header is not valid ({_first_line(exc)}); check --header")
     if isinstance(exc, requests.exceptions.ConnectionError):
-        if any(
-            s in text
-            for s in (
-                "name or service not known",
-                "nodename nor servname",
-                "temporary failure in name resolution",
-                "failed to resolve",
-                "no address associated",
-                "getaddrinfo failed",
-            )
-        ):
-            return ProbeError(
-                "dns",
-                f"{endpoint}: the host name in {host} does not resolve; check --base-url",
-            )
+        if any(s in text for s in _DNS_FAILURE):
+            return ProbeError("dns", f"{endpoint}: the host name in {host} does not resolve; check --base-url")
         if "refused" in text:
             return ProbeError(
                 "refused",
                 f"{endpoint}: connection refused by {host}; is 9router running there and is --base-url right?",
+            )
+        if any(s in text for s in _NOT_HTTP):
+            return ProbeError(
+                "protocol",
+                f"{endpoint}: {host} answered something that is not HTTP; is --base-url the right port and scheme?",
             )
         if "reset" in text or "aborted" in text or "remote end closed" in text or "broken" in text:
             return ProbeError("reset", f"{endpoint}: {host} closed the connection before answering")
@@ -365,11 +457,18 @@ def _probe_error(exc: requests.RequestException, endpoint: str, base: str, budge
 
 
 def _redirect_error(response: Response, base: str) -> ProbeError:
+    """A 3xx is never followed: the key or cookie must not go wherever the Location points."""
     location = response.headers.get("location", "")
-    target = urlsplit(location)
     here = urlsplit(base)
-    elsewhere = target.netloc and target.netloc != here.netloc
-    where = f"another host ({target.netloc})" if elsewhere else (location.split("?")[0] or "nowhere")
+    target = urlsplit(urljoin(base + response.path, location)) if location else None
+    if target is None:
+        where = "no Location at all"
+    elif target.netloc != here.netloc or target.scheme != here.scheme:
+        where = f"another host ({target.scheme}://{target.netloc})"
+    elif target.path == urlsplit(base + response.path).path:
+        where = f"{target.path} itself (a redirect loop)"
+    else:
+        where = target.path or "/"
     return ProbeError(
         "redirect",
         f"{response.endpoint} answered a {response.status} redirect to {where}; the gate never "
@@ -379,11 +478,13 @@ def _redirect_error(response: Response, base: str) -> ProbeError:
 
 
 def _tls_reason(text: str) -> str:
+    if "wrong version number" in text or "record layer failure" in text or "unknown protocol" in text:
+        return "not-tls"
     if "self-signed" in text or "self signed" in text:
         return "self-signed certificate"
     if "unable to get local issuer" in text or "unknown ca" in text:
         return "issued by an unknown CA"
-    if "hostname" in text or "doesn't match" in text:
+    if "hostname" in text or "doesn't match" in text or "mismatch" in text:
         return "certificate does not match the host name"
     if "expired" in text:
         return "certificate expired"

@@ -1,14 +1,19 @@
 """The one redaction layer: everything that leaves the process passes through `redact`.
 
-It knows the secrets it was told about (API key, password, cookie, extra header values) and
-any 9router key or JWT it sees by shape, in raw, URL-encoded and base64 forms.
+It knows the secrets it was told about (API key, password, cookie, extra header values), every
+key a 9router answer carried (`harvest`: /api/keys, the `byApiKey` map of usage history), and
+any 9router key or JWT by its shape. Each is masked raw, URL-encoded, base64-encoded, and as
+JSON, XML/HTML and Markdown-table escaping would write it.
 """
 
 from __future__ import annotations
 
 import base64
+import html
+import json
 import re
 import threading
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -22,6 +27,16 @@ _KEY_SHAPES = [
     re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
 ]
 _MIN_SECRET_LENGTH = 4
+# Field names whose string values are credentials in 9router answers (0.4.x sent some of them).
+_SECRET_FIELDS = frozenset(
+    {"apikey", "accesstoken", "refreshtoken", "idtoken", "password", "secret", "clientsecret", "token"}
+)
+_LOCAL_NO_KEY = "local-no-key"  # how usage history names keyless local calls: not a secret
+# The same fields in raw text, for bodies too broken to parse (a truncated /api/keys answer).
+_TEXT_FIELDS = re.compile(
+    r'"(?:key|apiKey|accessToken|refreshToken|idToken|password|secret|clientSecret|token)"\s*:\s*"([^"\\]{8,})"'
+)
+_TEXT_BY_KEY = re.compile(r'"([^"|\\]{8,})\|[^"]*"\s*:')
 
 
 class Redactor:
@@ -29,27 +44,64 @@ class Redactor:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._known: set[str] = set()
         self._forms: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
 
     def add(self, secret: str | None) -> None:
         """Remember a secret. Values too short to mask without destroying text are refused."""
-        if not secret or len(secret) < _MIN_SECRET_LENGTH:
-            return
+        self.add_many([secret])
+
+    def add_many(self, secrets: Iterable[str | None]) -> None:
+        """Remember several secrets at once (one rebuild of the pattern)."""
+        fresh = {str(s) for s in secrets if s and len(str(s)) >= _MIN_SECRET_LENGTH}
         with self._lock:
-            self._forms.update(_forms_of(secret))
+            fresh -= self._known
+            if not fresh:
+                return
+            self._known |= fresh
+            for secret in fresh:
+                self._forms.update(_forms_of(secret))
             # Longest first so a secret inside another secret's form cannot leave a tail.
             ordered = sorted(self._forms, key=len, reverse=True)
             self._pattern = re.compile("|".join(re.escape(f) for f in ordered))
 
+    def known(self) -> list[str]:
+        """The raw secrets registered so far (for tests that scan artifacts)."""
+        with self._lock:
+            return sorted(self._known)
+
     def secrets(self) -> list[str]:
+        """Every form that is masked: raw, encoded and escaped."""
         with self._lock:
             return sorted(self._forms)
 
     def reset(self) -> None:
         with self._lock:
+            self._known.clear()
             self._forms.clear()
             self._pattern = None
+
+    def harvest(self, data: Any) -> None:
+        """Register every credential a 9router answer carries, wherever it sits in `data`.
+
+        `/api/keys` lists full keys (`keys[].key`); usage history keys its `byApiKey` map by
+        `<full key>|<model>|<provider>`; 0.4.x providers carried `apiKey`/tokens.
+        """
+        self.add_many(_credentials_in(data))
+
+    def harvest_text(self, text: str) -> None:
+        """The same for a body that could not be parsed: quoted key fields and byApiKey-style keys."""
+        if '"' not in text:
+            return
+        found = [m.group(1) for m in _TEXT_FIELDS.finditer(text)]
+        start = text.find('"byApiKey"')
+        if start >= 0:
+            # Only this map's keys start with a key; byEndpoint's start with a path.
+            end = text.find('"byEndpoint"', start)
+            section = text[start : end if end > 0 else len(text)]
+            found += [m.group(1) for m in _TEXT_BY_KEY.finditer(section) if m.group(1) != _LOCAL_NO_KEY]
+        self.add_many(found)
 
     def redact(self, text: str) -> str:
         """Mask every known secret form and every key-shaped string in `text`."""
@@ -73,9 +125,39 @@ class Redactor:
         return value
 
 
+def _credentials_in(data: Any) -> list[str]:
+    """Credential strings in JSON-like data (iterative: a 10,000-connection list is fine)."""
+    found: list[str] = []
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        name, value = stack.pop()
+        if isinstance(value, dict):
+            if name == "byapikey":
+                found += [k.split("|", 1)[0] for k in value if isinstance(k, str)]
+            if name == "keys[]" and isinstance(value.get("key"), str):
+                found.append(value["key"])
+            stack.extend((str(k).lower(), v) for k, v in value.items() if isinstance(v, (dict, list, str)))
+        elif isinstance(value, list):
+            item = name + "[]" if name == "keys" else ""
+            stack.extend((item, v) for v in value if isinstance(v, (dict, list)))
+        elif isinstance(value, str) and name in _SECRET_FIELDS and len(value) >= 8:
+            found.append(value)
+    return [f for f in found if f != _LOCAL_NO_KEY]
+
+
 def _forms_of(secret: str) -> set[str]:
-    """The secret as it may appear in text: raw, URL-encoded, and base64 at any alignment."""
-    forms = {secret, quote(secret, safe=""), quote_plus(secret)}
+    """The secret as it may appear in text: raw, URL-encoded, base64 at any alignment, and as
+    JSON strings, XML/HTML and Markdown table cells escape it."""
+    forms = {
+        secret,
+        quote(secret, safe=""),
+        quote_plus(secret),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        html.escape(secret, quote=False),
+        html.escape(secret, quote=True),
+        secret.replace("|", "\\|"),
+    }
     raw = secret.encode()
     for offset in range(3):
         # Base64 of the secret embedded at any byte offset (e.g. "Basic user:pass") shares a
