@@ -47,7 +47,18 @@ def make_client(settings: Settings, deadline: float) -> Client:
 
 
 def run_gate(settings: Settings, out: TextIO | None = None) -> GateRun:
-    """Run the checks of `settings.phase`, write the reports, and return the outcome."""
+    """Run the checks of `settings.phase`, write the reports, and return the outcome.
+
+    SIGINT/SIGTERM while the checks run end the run at once with partial reports and exit code
+    130/143 (smoke/runner.py, Interrupts).
+    """
+    from smoke.runner import Interrupts
+
+    with Interrupts() as interrupts:
+        return _run(settings, out, interrupts)
+
+
+def _run(settings: Settings, out: TextIO | None, interrupts: Any) -> GateRun:
     out = out or sys.stdout  # looked up per call: tests and wrappers redirect it
     for secret in settings.secrets():
         redactor.add(secret)
@@ -57,14 +68,15 @@ def run_gate(settings: Settings, out: TextIO | None = None) -> GateRun:
     client = make_client(settings, deadline)
     ctx = RunContext(settings, client)
     checks = registry.for_phase(settings.phase)
-    from smoke.runner import Runner
+    from smoke.runner import Runner, common_cause
 
     runner = Runner(ctx, checks, deadline)
+    interrupts.watch(runner)
     # The version is informative: read it alongside the checks, never wait past the deadline.
     version_reader = threading.Thread(target=ctx.version, name="version", daemon=True)
     version_reader.start()
     outcomes = runner.run()
-    version_reader.join(max(0.0, deadline - time.monotonic()))
+    version_reader.join(runner.time_left())
     version_seen = ctx.version() if not version_reader.is_alive() else None
     report = RunReport(
         phase=settings.phase,
@@ -77,6 +89,9 @@ def run_gate(settings: Settings, out: TextIO | None = None) -> GateRun:
         duration_ms=int((time.monotonic() - started) * 1000),
         model=settings.model,
     )
+    report.interrupted = report.interrupted or runner.interrupted
+    if (cause := common_cause(outcomes)) is not None:
+        report.notes.insert(0, cause)
     report.verdict = verdict.decide(outcomes, settings.p1_scope)
     client.close()
     requests = [{k: v for k, v in asdict(r).items() if k != "started"} for r in client.records]
@@ -91,4 +106,6 @@ def run_gate(settings: Settings, out: TextIO | None = None) -> GateRun:
     code = ExitCode.PASSED if report.verdict == "pass" else ExitCode.GATE_FAILED
     if runner.crashes or (problems and code is ExitCode.PASSED):
         code = ExitCode.INTERNAL_ERROR
+    if interrupts.exit_code is not None:
+        code = ExitCode(interrupts.exit_code)  # the run was cut short: never report it as passed
     return GateRun(report, code, requests, problems)

@@ -5,9 +5,10 @@ the user sees one plain sentence and an exit code, never a traceback (unless --t
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
@@ -36,6 +37,91 @@ def cli() -> None:
     """Deploy gate for 9router: runs the SRE smoke checklist against a running router."""
 
 
+# Target, credentials, config and report options: the same for `run` and `watch`.
+_GATE_OPTIONS = [
+    click.option(
+        "--base-url",
+        envvar="BASE_URL",
+        help="9router address, e.g. https://router.example.com [env BASE_URL]",
+    ),
+    click.option(
+        "--api-key",
+        envvar="API_KEY",
+        help="A 9router API key for the key and chat probes [env API_KEY]",
+    ),
+    click.option("--model", envvar="MODEL", help="A known healthy model, e.g. cc/claude-sonnet-4-5 [env MODEL]"),
+    click.option(
+        "--password",
+        envvar="DASHBOARD_PASSWORD",
+        help="Dashboard password for the management checks [env DASHBOARD_PASSWORD]",
+    ),
+    click.option(
+        "--critical-providers",
+        help="Comma list of providers that must be healthy (default: --model's prefix).",
+    ),
+    click.option(
+        "--config",
+        metavar="FILE",
+        help="YAML or JSON config file (thresholds, overrides, skips).",
+    ),
+    click.option("--p1-scope", help="Scopes whose P1 failures block: all (default), none, or a comma list."),
+    click.option("--junit", metavar="FILE", help="Write JUnit XML here."),
+    click.option("--summary", metavar="FILE", help="Write the Markdown summary here."),
+    click.option("--report", metavar="FILE", help="Write the JSON report here."),
+    click.option("--timeout", help="Per-request timeout, e.g. 10s (default 10s)."),
+    click.option("--deadline", help="Whole-run deadline, e.g. 5m (default 5m)."),
+    click.option("--skip", help="Comma list of check ids not to run."),
+    click.option(
+        "--ca-bundle",
+        metavar="FILE",
+        help="CA bundle file to verify the router's TLS certificate.",
+    ),
+    click.option(
+        "--insecure",
+        is_flag=True,
+        default=None,
+        help="Do not verify TLS certificates (never in production).",
+    ),
+    click.option(
+        "--header",
+        "headers",
+        multiple=True,
+        help="Extra request header NAME=VALUE (repeatable); values are secret.",
+    ),
+    click.option("--wait-for-ready", help="Wait up to this long (e.g. 5m) for /api/health before checking."),
+    click.option("--expect-version", help="Fail deployment-identity unless /api/version reports this version."),
+    click.option(
+        "--baseline",
+        metavar="FILE",
+        help="Post-deploy: the pre-deploy JSON report to compare with.",
+    ),
+    click.option(
+        "--fallback-strategy",
+        help="Post-deploy: the intended fallbackStrategy, fill-first or round-robin (routing-config).",
+    ),
+    click.option("--sticky-limit", help="Post-deploy: the intended stickyRoundRobinLimit, e.g. 3 (routing-config)."),
+    click.option(
+        "--combo-strategy",
+        help="Post-deploy: the intended comboStrategy: fallback, round-robin or fusion (routing-config).",
+    ),
+    click.option(
+        "--critical-aliases",
+        help="Post-deploy: comma list ALIAS=PROVIDER/MODEL; each alias must resolve so and answer (alias-combo).",
+    ),
+    click.option(
+        "--critical-combos",
+        help="Post-deploy: comma list NAME or NAME=MEMBER1|MEMBER2; each combo must exist so and answer.",
+    ),
+]
+
+
+def gate_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Apply the options `run` and `watch` share, in help order."""
+    for option in reversed(_GATE_OPTIONS):
+        command = option(command)
+    return command
+
+
 @cli.command("run")
 @click.option(
     "--phase",
@@ -44,62 +130,7 @@ def cli() -> None:
     show_default=True,
     help="Which checklist to run: pre-deploy (staging/canary) or post-deploy (production).",
 )
-@click.option(
-    "--base-url",
-    envvar="BASE_URL",
-    help="9router address, e.g. https://router.example.com [env BASE_URL]",
-)
-@click.option(
-    "--api-key",
-    envvar="API_KEY",
-    help="A 9router API key for the key and chat probes [env API_KEY]",
-)
-@click.option("--model", envvar="MODEL", help="A known healthy model, e.g. cc/claude-sonnet-4-5 [env MODEL]")
-@click.option(
-    "--password",
-    envvar="DASHBOARD_PASSWORD",
-    help="Dashboard password for the management checks [env DASHBOARD_PASSWORD]",
-)
-@click.option(
-    "--critical-providers",
-    help="Comma list of providers that must be healthy (default: --model's prefix).",
-)
-@click.option(
-    "--config",
-    type=click.Path(dir_okay=False),
-    help="YAML or JSON config file (thresholds, overrides, skips).",
-)
-@click.option("--p1-scope", help="Scopes whose P1 failures block: all (default), none, or a comma list.")
-@click.option("--junit", type=click.Path(dir_okay=False), help="Write JUnit XML here.")
-@click.option("--summary", type=click.Path(dir_okay=False), help="Write the Markdown summary here.")
-@click.option("--report", type=click.Path(dir_okay=False), help="Write the JSON report here.")
-@click.option("--timeout", help="Per-request timeout, e.g. 10s (default 10s).")
-@click.option("--deadline", help="Whole-run deadline, e.g. 5m (default 5m).")
-@click.option("--skip", help="Comma list of check ids not to run.")
-@click.option(
-    "--ca-bundle",
-    type=click.Path(dir_okay=False),
-    help="CA bundle file to verify the router's TLS certificate.",
-)
-@click.option(
-    "--insecure",
-    is_flag=True,
-    default=None,
-    help="Do not verify TLS certificates (never in production).",
-)
-@click.option(
-    "--header",
-    "headers",
-    multiple=True,
-    help="Extra request header NAME=VALUE (repeatable); values are secret.",
-)
-@click.option("--wait-for-ready", help="Wait up to this long (e.g. 5m) for /api/health before checking.")
-@click.option("--expect-version", help="Fail deployment-identity unless /api/version reports this version.")
-@click.option(
-    "--baseline",
-    type=click.Path(dir_okay=False),
-    help="Post-deploy: the pre-deploy JSON report to compare with.",
-)
+@gate_options
 @click.option(
     "--traceback",
     "show_traceback",
@@ -109,7 +140,71 @@ def cli() -> None:
 @click.pass_context
 def run_command(ctx: click.Context, show_traceback: bool, **values: Any) -> None:
     """Run the smoke checklist and exit 0 (pass), 1 (gate failed), 2 (usage error) or 3 (internal)."""
-    from smoke import app, registry, settings
+    from smoke import app
+
+    resolved = _settings(ctx, values)
+    outcome = app.run_gate(resolved)
+    for problem in outcome.problems:
+        click.echo(f"9router-smoke: {redact(problem)}", err=True)
+    ctx.exit(int(outcome.exit_code))
+
+
+@cli.command("watch")
+@gate_options
+@click.option("--duration", default="10m", show_default=True, help="How long to watch after the deploy.")
+@click.option("--interval", default="30s", show_default=True, help="Time between rounds of P0 probes.")
+@click.option(
+    "--sustain",
+    default="3m",
+    show_default=True,
+    help="Signal rollback when one blocking check has failed continuously for longer than this.",
+)
+@click.option(
+    "--stop-on-rollback/--no-stop-on-rollback",
+    default=True,
+    show_default=True,
+    help="End the watch as soon as rollback is signalled.",
+)
+@click.option(
+    "--provider-retest",
+    is_flag=True,
+    help="On a failure, re-test the critical providers once (POST /api/providers/{id}/test) to tell "
+    "a recurring failure apart (escalation signal).",
+)
+@click.option(
+    "--traceback",
+    "show_traceback",
+    is_flag=True,
+    help="Show the full traceback on an internal error.",
+)
+@click.pass_context
+def watch_command(
+    ctx: click.Context,
+    show_traceback: bool,
+    duration: str,
+    interval: str,
+    sustain: str,
+    stop_on_rollback: bool,
+    provider_retest: bool,
+    **values: Any,
+) -> None:
+    """Watch production after a deploy: rerun the P0 probes every --interval for --duration and exit 1
+    with rollback=true when one fails for longer than --sustain (2 usage error, 3 internal, 130 interrupted)."""
+    from smoke import watch
+
+    resolved = _settings(ctx, {**values, "phase": "post"})
+    options = watch.parse_options(
+        duration, interval, sustain, stop_on_rollback=stop_on_rollback, provider_retest=provider_retest
+    )
+    outcome = watch.run_watch(resolved, options)
+    for problem in outcome.problems:
+        click.echo(f"9router-smoke: {redact(problem)}", err=True)
+    ctx.exit(int(outcome.exit_code))
+
+
+def _settings(ctx: click.Context, values: dict[str, Any]) -> Any:
+    """Validated Settings from the command's option values (UsageError lists every problem)."""
+    from smoke import registry, settings
 
     given = {}
     for name, value in values.items():
@@ -119,15 +214,11 @@ def run_command(ctx: click.Context, show_traceback: bool, **values: Any) -> None
             value=list(value) if isinstance(value, tuple) else value, origin=_origin(ctx, name)
         )
     checks = registry.all_checks()
-    resolved = settings.build(
+    return settings.build(
         given,
         known_checks={c.id: c.severity for c in checks},
         known_scopes=registry.scopes(),
     )
-    outcome = app.run_gate(resolved)
-    for problem in outcome.problems:
-        click.echo(f"9router-smoke: {redact(problem)}", err=True)
-    ctx.exit(int(outcome.exit_code))
 
 
 @cli.command("checks")
@@ -167,6 +258,15 @@ def _origin(ctx: click.Context, name: str) -> str:
     return flag
 
 
+def _interrupted(exc: BaseException) -> int:
+    """A signal ended the run before a report existed: one line, and 128 + the signal number."""
+    cause = exc if isinstance(exc, KeyboardInterrupt) else (exc.__cause__ or exc.__context__)
+    signum = int(getattr(cause, "signum", signal.SIGINT))
+    name = signal.Signals(signum).name
+    click.echo(f"9router-smoke: interrupted by {name} before the reports were written", err=True)
+    return 128 + signum
+
+
 def main(argv: Sequence[str] | None = None, *, origin_labels: dict[str, str] | None = None) -> int:
     """Run the CLI and turn every way it can end into an exit code and at most a few lines."""
     _origin_labels.clear()
@@ -187,12 +287,8 @@ def main(argv: Sequence[str] | None = None, *, origin_labels: dict[str, str] | N
     except click.ClickException as exc:
         exc.show()
         return ExitCode.USAGE_ERROR if isinstance(exc, click.UsageError) else ExitCode.INTERNAL_ERROR
-    except click.exceptions.Abort:
-        click.echo("9router-smoke: interrupted", err=True)
-        return ExitCode.INTERRUPTED
-    except KeyboardInterrupt:
-        click.echo("9router-smoke: interrupted", err=True)
-        return ExitCode.INTERRUPTED
+    except (click.exceptions.Abort, KeyboardInterrupt) as exc:
+        return _interrupted(exc)
     except Exception as exc:
         click.echo(
             f"9router-smoke: internal error ({type(exc).__name__}: {redact(str(exc))[:300]}); "

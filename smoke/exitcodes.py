@@ -17,3 +17,6 @@ class ExitCode(IntEnum):
     INTERNAL_ERROR = 3
     # 128 + SIGINT: interrupted; partial reports were still written.
     INTERRUPTED = 130
+    # 128 + SIGTERM (a CI job cancelled or timed out): stopped; partial reports were still written.
+    # A run that hits its own --deadline is not this: unfinished checks are errors, exit 0/1.
+    TERMINATED = 143

@@ -3,13 +3,19 @@
 A check that raises is turned into a result here, so one broken check never stops the run:
 ProbeError -> fail (the target misbehaved), missing credentials or deadline -> error, anything
 else -> error marked as a crash (a bug in the gate).
+
+The run ends on time: at the deadline, or at the first SIGINT/SIGTERM (`Interrupts`), the runner
+stops waiting, checks still running are reported as errors ("did not finish"), and the reports are
+written with what finished. A second signal stops at once.
 """
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 import traceback
+from types import FrameType
 from typing import Any
 
 from smoke.context import RunContext
@@ -34,9 +40,14 @@ class Runner:
         self.prepared = {c.id: threading.Event() for c in checks}
         self.durations: dict[str, int] = {}
         self.crashes: list[str] = []
+        self.started = False
+        self.interrupted: str | None = None  # why the run ended early, for the reports
         self._stop = threading.Event()
 
     def run(self) -> list[CheckOutcome]:
+        self.started = True
+        if self._stop.is_set():  # interrupted before the checks could start
+            return [self._outcome(c) for c in self.checks]
         for check in self.checks:
             if check.id not in self.selected:
                 self.ctx.results[check.id] = Result.skipped("skipped by configuration")
@@ -49,21 +60,32 @@ class Runner:
         for thread in threads:
             thread.start()
         for check in self.checks:
-            self.done[check.id].wait(max(0.0, self.deadline - time.monotonic()))
+            self.done[check.id].wait(self.time_left())
+        if not self._stop.is_set() and not all(self.done[c].is_set() for c in self.selected):
+            self.interrupted = f"the run deadline ({_duration(self.ctx.settings.deadline)}) passed"
+        self._stop.set()  # a check finishing from now on is too late for the reports
         return [self._outcome(c) for c in self.checks]
 
-    def stop(self) -> None:
-        """Give up waiting (signal or deadline): unfinished checks are reported as errors."""
+    def stop(self, reason: str = "interrupted") -> None:
+        """Give up waiting (signal): unfinished checks are reported as errors, no new request starts."""
+        if self.interrupted is None:
+            self.interrupted = reason
         self._stop.set()
+        self.ctx.client.deadline = time.monotonic()
         for event in self.done.values():
             event.set()
+
+    def time_left(self) -> float:
+        """Seconds until the deadline; 0 once the run was stopped."""
+        return 0.0 if self._stop.is_set() else max(0.0, self.deadline - time.monotonic())
 
     def _outcome(self, check: Check) -> CheckOutcome:
         settings = self.ctx.settings
         result = self.ctx.results.get(check.id)
         if result is None:
             result = Result.errored(
-                f"did not finish before the run ended (deadline {settings.deadline:.0f}s or interrupt); partial run"
+                f"did not finish: {self.interrupted or 'the run ended early'}; no result for this check",
+                unfinished=True,
             )
         return CheckOutcome(
             id=check.id,
@@ -76,7 +98,7 @@ class Runner:
 
     def _wait_for(self, ids: list[str]) -> None:
         for check_id in ids:
-            self.done[check_id].wait(max(0.0, self.deadline - time.monotonic()))
+            self.done[check_id].wait(self.time_left())
 
     def _work(self, check: Check) -> None:
         current_check.set(check.id)
@@ -96,7 +118,7 @@ class Runner:
                     self.prepared[check.id].set()
             for other in self.selected.values():
                 if other.prepare is not None and check.id in other.prepare_before:
-                    self.prepared[other.id].wait(max(0.0, self.deadline - time.monotonic()))
+                    self.prepared[other.id].wait(self.time_left())
             self._wait_for([d for d in check.after if d in self.selected])
             began = time.monotonic()
             try:
@@ -132,3 +154,86 @@ class Runner:
                 "please report it with the log",
                 crashed=True,
             )
+
+
+# Transport-level failures: when several checks share one, it is one problem with the target.
+_SHARED_CAUSES = frozenset(
+    {"refused", "dns", "timeout", "tls", "reset", "connect", "protocol", "html", "redirect", "too-large", "empty"}
+)
+
+
+def common_cause(outcomes: list[CheckOutcome]) -> str | None:
+    """One sentence when every failed check failed the same transport way and none passed,
+    so the reader sees "the target is down" once instead of N similar lines."""
+    failed = [o for o in outcomes if o.status in (Status.FAIL, Status.ERROR)]
+    kinds = {o.result.evidence.get("probe_error") for o in failed}
+    if len(failed) < 2 or len(kinds) != 1 or not kinds <= _SHARED_CAUSES:
+        return None
+    if any(o.status is Status.PASS for o in outcomes):
+        return None
+    return f"{len(failed)} checks failed for one reason: {failed[0].result.message}"
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A signal ended the run before the checks started, or a second signal ended it at once."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum  # 130 for SIGINT, 143 for SIGTERM: the shell's convention
+
+
+class Interrupts:
+    """SIGINT/SIGTERM handling for one run (main thread only; elsewhere a no-op).
+
+    Before `watch(runner)` and the runner's start, a signal raises RunInterrupted at once (nothing
+    ran, nothing to report). While checks run, the first signal stops the runner so partial
+    reports get written; a second one raises RunInterrupted.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._runner: Runner | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> Interrupts:
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+
+    def watch(self, runner: Runner) -> None:
+        self._runner = runner
+
+    @property
+    def exit_code(self) -> int | None:
+        """128 + the signal number once a signal arrived, else None."""
+        return None if self.signum is None else 128 + self.signum
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        first = self.signum is None
+        self.signum = signum
+        runner = self._runner
+        if not first or runner is None or not runner.started:
+            raise RunInterrupted(signum)
+        # Stop from another thread: the main thread may hold an Event's lock at this very moment.
+        reason = f"interrupted by {signal.Signals(signum).name}"
+        threading.Thread(target=runner.stop, args=(reason,), name="interrupt", daemon=True).start()
+
+
+def _duration(seconds: float) -> str:
+    """`90s`, `5m`, `1h`: the deadline as the user wrote it, roughly."""
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:.0f}{unit}"
+    return f"{seconds:g}s"

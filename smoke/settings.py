@@ -7,7 +7,9 @@ collected and reported at once, each naming where the bad value came from.
 from __future__ import annotations
 
 import json
+import os
 import re
+import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,9 +169,9 @@ def build(given: dict[str, Given], *, known_checks: dict[str, Severity], known_s
         if problem:
             problems.append(f"{g.origin}: {problem}")
 
-    timeouts = config.get("timeouts", {})
-    request_timeout = float(timeouts.get("request_seconds", 10.0))
-    deadline = float(timeouts.get("deadline_seconds", 300.0))
+    timeouts = _section(config, "timeouts")
+    request_timeout = _number(timeouts.get("request_seconds"), 10.0)
+    deadline = _number(timeouts.get("deadline_seconds"), 300.0)
     for name, setter in (("timeout", "request"), ("deadline", "deadline")):
         if (g := given.get(name)) is not None:
             try:
@@ -191,17 +193,23 @@ def build(given: dict[str, Given], *, known_checks: dict[str, Severity], known_s
         except ValueError as exc:
             problems.append(f"{g.origin}: {exc}")
 
-    retries = config.get("retries", {})
-    thresholds = config.get("thresholds", {})
-    overrides: dict[str, dict[str, Any]] = dict(config.get("checks", {}))
-    skip = set(config.get("skip", []))
-    if (g := given.get("skip")) is not None:
-        skip |= set(parse_list(str(g.value)))
+    retries = _section(config, "retries")
+    thresholds = _section(config, "thresholds")
+    overrides: dict[str, dict[str, Any]] = {k: v for k, v in _section(config, "checks").items() if isinstance(v, dict)}
+    config_skip = config.get("skip") if isinstance(config.get("skip"), list) else []
+    skip = {str(s) for s in config_skip}
+    known = ", ".join(sorted(known_checks))
     for check_id in sorted(set(overrides) | skip):
         if check_id not in known_checks:
-            problems.append(
-                f"{config_path or 'skip'}: {check_id!r} is not a check id (known: {', '.join(sorted(known_checks))})"
-            )
+            where = f"{config_path}: {'checks' if check_id in overrides else 'skip'}"
+            problems.append(f"{where}: {check_id!r} is not a check id (known: {known})")
+    if (g := given.get("skip")) is not None:
+        flag_skip = set(parse_list(str(g.value)))
+        problems += [
+            f"{g.origin}: {check_id!r} is not a check id (known: {known})"
+            for check_id in sorted(flag_skip - set(known_checks))
+        ]
+        skip |= flag_skip
 
     headers: dict[str, str] = {}
     if (g := given.get("headers")) is not None:
@@ -216,13 +224,24 @@ def build(given: dict[str, Given], *, known_checks: dict[str, Severity], known_s
                 # Never echo the value: it is usually a secret.
                 problems.append(f"{g.origin}: a header must be NAME=VALUE (got one named {name.strip()[:40]!r})")
                 continue
+            if not _sendable(value.strip()):
+                problems.append(
+                    f"{g.origin}: the value of header {name.strip()!r} has control or non-Latin-1 characters "
+                    "(not shown: header values are secret)"
+                )
+                continue
             headers[name.strip()] = value.strip()
 
     ca_bundle = None
     if (g := given.get("ca_bundle")) is not None:
         ca_bundle = str(g.value)
-        if not Path(ca_bundle).is_file():
-            problems.append(f"{g.origin}: CA bundle {ca_bundle} does not exist")
+        if (problem := _ca_bundle_problem(Path(ca_bundle))) is not None:
+            problems.append(f"{g.origin}: {problem}")
+        if (i := given.get("insecure")) is not None and i.value:
+            problems.append(
+                f"{i.origin} turns TLS verification off, so {g.origin} would be ignored: pass one of them, "
+                "not both (--ca-bundle is the safe one)"
+            )
 
     baseline = None
     if (g := given.get("baseline")) is not None:
@@ -231,6 +250,11 @@ def build(given: dict[str, Given], *, known_checks: dict[str, Severity], known_s
             problems.append(f"{g.origin}: baseline report {baseline} does not exist")
 
     api_key = _text(given.get("api_key"))
+    if api_key is not None and (not _sendable(api_key) or any(c.isspace() for c in api_key)):
+        problems.append(
+            f"{given['api_key'].origin}: the API key contains spaces, control or non-Latin-1 characters "
+            "(not shown); copy it again from the dashboard's API Keys page"
+        )
     skipped = skip | {k for k, v in overrides.items() if v.get("skip")}
     if api_key is None and not {"api-key-models", "chat-completion"} <= skipped:
         problems.append(
@@ -246,6 +270,17 @@ def build(given: dict[str, Given], *, known_checks: dict[str, Severity], known_s
     def path_of(name: str) -> Path | None:
         g = given.get(name)
         return Path(str(g.value)) if g is not None else None
+
+    outputs: dict[Path, str] = {}
+    for name, example in (("junit", "junit.xml"), ("summary", "summary.md"), ("report", "report.json")):
+        if (g := given.get(name)) is None:
+            continue
+        target = Path(str(g.value))
+        if (problem := _output_problem(target, example)) is not None:
+            problems.append(f"{g.origin}: {problem}")
+        elif target.resolve() in outputs:
+            problems.append(f"{g.origin}: {target} is also {outputs[target.resolve()]}; give each report its own file")
+        outputs[target.resolve()] = g.origin
 
     if problems:
         raise UsageError(problems)
@@ -285,6 +320,56 @@ def build(given: dict[str, Given], *, known_checks: dict[str, Severity], known_s
     )
 
 
+def _section(config: dict[str, Any], key: str) -> dict[str, Any]:
+    """A mapping section of the config file; {} when absent or of the wrong type (already reported)."""
+    value = config.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _number(value: Any, default: float) -> float:
+    """A config number; the default when absent or not a number (the schema already reported it)."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+
+
+def _sendable(value: str) -> bool:
+    """Whether `value` can go in an HTTP header as it is: Latin-1, no control characters."""
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return not any((ord(c) < 32 and c != "\t") or ord(c) == 127 for c in value)
+
+
+def _ca_bundle_problem(path: Path) -> str | None:
+    """Why `path` cannot verify TLS certificates (missing, unreadable, not PEM), or None."""
+    if not path.is_file():
+        return f"CA bundle {path} does not exist"
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        return f"CA bundle {path} is not a readable PEM file of certificates ({type(exc).__name__})"
+    return None
+
+
+def _output_problem(path: Path, example: str) -> str | None:
+    """Why a report file could not be written at `path`, checked before any request is sent."""
+    if path.is_dir():
+        return f"{path} is a folder; give a file name (example: {path / example})"
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent  # missing folders are created, if the nearest existing one allows
+    if not parent.is_dir():
+        return f"cannot create {path}: {parent} is a file, not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return f"cannot write {path}: no permission in {parent}"
+    return None
+
+
+def _without_userinfo(url: str) -> str:
+    """The URL with any `user:password@` removed, so an error message never shows a password."""
+    return re.sub(r"(?<=//)[^/@]*@", "", url, count=1)
+
+
 def _text(g: Given | None) -> str | None:
     if g is None:
         return None
@@ -296,10 +381,11 @@ def _check_base_url(raw: str) -> tuple[str, str | None]:
     """Normalise the base URL (no trailing slash); say what is wrong with it, if anything."""
     text = raw.strip()
     parts = urlsplit(text)
+    shown = repr(_without_userinfo(text))
     if parts.scheme not in ("http", "https"):
-        return "", f"{raw!r} is not an http(s) URL (example: https://router.example.com)"
+        return "", f"{shown} is not an http(s) URL (example: https://router.example.com)"
     if not parts.hostname:
-        return "", f"{raw!r} has no host name (example: https://router.example.com)"
+        return "", f"{shown} has no host name (example: https://router.example.com)"
     if parts.username or parts.password:
         return "", "the URL must not carry a user or password; use --password for the dashboard"
     if parts.query or parts.fragment:
@@ -310,7 +396,7 @@ def _check_base_url(raw: str) -> tuple[str, str | None]:
     try:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
-        return "", f"{raw!r} has an invalid port"
+        return "", f"{shown} has an invalid port"
     return text.rstrip("/"), None
 
 
