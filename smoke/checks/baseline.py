@@ -1,0 +1,159 @@
+"""Post §1: no regression against the pre-deploy run (`--baseline PRE_REPORT.json`).
+
+Runs after every other post check and compares their results in this run with the baseline's:
+a check that passed before and fails now, a model gone from the key's list, a chat much slower.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from smoke import baseline as baseline_report
+from smoke.context import RunContext
+from smoke.model import Phase, Result, Severity, Status
+from smoke.registry import check
+
+# Every other post-deploy check: this one reads their results, so it waits for all of them.
+OTHER_POST_CHECKS = (
+    "deployment-identity",
+    "models-reachable",
+    "dashboard-login",
+    "api-key-models",
+    "chat-completion",
+    "error-budget",
+    "account-state",
+    "routing-config",
+    "alias-combo",
+)
+DEFAULT_LATENCY_FLOOR_MS = 500  # below this difference a "3x slower" chat is noise, not a regression
+MAX_LISTED = 20
+
+NO_BASELINE = (
+    "no baseline given: nothing to compare with. Save the pre-deploy run with "
+    "`9router-smoke run --phase pre --report pre.json` and pass `--baseline pre.json` here"
+)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference between the baseline and now, side by side."""
+
+    what: str  # check id, "models" or "chat latency"
+    before: str
+    now: str
+    regression: bool = True  # False: an improvement or an unchanged failure, reported for context
+
+    def line(self) -> str:
+        return f"{self.what}: {self.before} -> {self.now}"
+
+
+def compare_checks(base: baseline_report.Baseline, results: dict[str, Result]) -> list[Change]:
+    """Checks present in both runs whose status changed, plus failures that did not go away."""
+    changes = []
+    for check_id, before in base.checks.items():
+        now = results.get(check_id)
+        if now is None or now.status is Status.SKIP or before.status == "skip":
+            continue
+        was_ok, is_ok = before.status == "pass", now.status is Status.PASS
+        if was_ok and not is_ok:
+            changes.append(Change(check_id, "pass", f"{now.status.value}: {_short(now.message)}"))
+        elif not was_ok and is_ok:
+            changes.append(Change(check_id, f"{before.status}: {_short(before.message)}", "pass", regression=False))
+        elif not was_ok and not is_ok:
+            changes.append(
+                Change(check_id, f"{before.status} (already before)", now.status.value, regression=False),
+            )
+    return changes
+
+
+def compare_models(before: list[str] | None, now: list[str] | None) -> Change | None:
+    """Models the key listed before and does not list now (None when either list is unknown)."""
+    if before is None or now is None:
+        return None
+    gone = [m for m in before if m not in set(now)]
+    if not gone:
+        return None
+    shown = ", ".join(gone[:MAX_LISTED]) + (f" and {len(gone) - MAX_LISTED} more" if len(gone) > MAX_LISTED else "")
+    return Change("models", f"{len(before)} listed", f"{len(gone)} gone: {shown}")
+
+
+def compare_latency(before_ms: int | None, now_ms: int | None, factor: float, floor_ms: int) -> Change | None:
+    """A chat slower than `factor` x the baseline and by more than `floor_ms` (None otherwise)."""
+    if before_ms is None or now_ms is None:
+        return None
+    limit = max(before_ms * factor, before_ms + floor_ms)
+    if now_ms <= limit:
+        return None
+    return Change(
+        "chat latency",
+        f"{before_ms} ms",
+        f"{now_ms} ms (more than {factor:g}x and {floor_ms} ms slower; limit {limit:.0f} ms)",
+    )
+
+
+@check(
+    "baseline-regression",
+    title="No regression against the pre-deploy report (--baseline)",
+    phases=(Phase.POST,),
+    severity=Severity.P0,
+    after=OTHER_POST_CHECKS,
+    checklist="post-deploy 1",
+)
+def baseline_regression(ctx: RunContext) -> Result:
+    path = ctx.settings.baseline
+    if path is None:
+        return Result.skipped(NO_BASELINE)
+    try:
+        base = baseline_report.load(path)
+    except baseline_report.BaselineError as exc:
+        return Result.errored(str(exc))
+
+    changes = compare_checks(base, ctx.results)
+    models_now = _models_now(ctx)
+    models_before = base.model_ids()
+    if (gone := compare_models(models_before, models_now)) is not None:
+        changes.append(gone)
+    chat = ctx.results.get("chat-completion")
+    latency_now = chat.evidence.get("latency_ms") if chat is not None and chat.status is Status.PASS else None
+    factor = ctx.settings.latency_factor
+    floor_ms = int(ctx.settings.post.get("latency_floor_ms", DEFAULT_LATENCY_FLOOR_MS))
+    if (slow := compare_latency(base.chat_latency_ms(), latency_now, factor, floor_ms)) is not None:
+        changes.append(slow)
+
+    regressions = [c for c in changes if c.regression]
+    evidence = {
+        "baseline": str(path),
+        "baseline_run": base.label,
+        "side_by_side": [{"what": c.what, "before": c.before, "now": c.now} for c in changes],
+        "models_before": len(models_before) if models_before is not None else None,
+        "models_now": len(models_now) if models_now is not None else None,
+        "chat_latency_ms": {"before": base.chat_latency_ms(), "now": latency_now, "factor": factor},
+    }
+    if regressions:
+        return Result.failed(
+            f"{len(regressions)} regression(s) since {base.label}: " + "; ".join(c.line() for c in regressions),
+            **evidence,
+        )
+    compared = [c for c in base.checks if c in ctx.results and ctx.results[c].status is not Status.SKIP]
+    parts = [f"{len(compared)} check(s) compared"]
+    if models_before is not None and models_now is not None:
+        parts.append(f"all {len(models_before)} baseline models still listed")
+    if base.chat_latency_ms() is not None and latency_now is not None:
+        parts.append(f"chat {latency_now} ms (before {base.chat_latency_ms()} ms, limit x{factor:g})")
+    context = [c.line() for c in changes]
+    tail = f"; unchanged or better: {'; '.join(context)}" if context else ""
+    return Result.passed(f"no regression since {base.label}: {', '.join(parts)}{tail}", **evidence)
+
+
+def _models_now(ctx: RunContext) -> list[str] | None:
+    """The key's full model list this run (the memoised read of api-key-models), if it passed."""
+    result = ctx.results.get("api-key-models")
+    if result is None or result.status is not Status.PASS:
+        return None
+    data = ctx.key_models().json("models")["data"]
+    return [str(m["id"]) for m in data]
+
+
+def _short(text: str, limit: int = 160) -> str:
+    line = text.splitlines()[0] if text else ""
+    return line if len(line) <= limit else line[: limit - 3] + "..."
