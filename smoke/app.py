@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from smoke import registry, verdict
+from smoke import readiness, registry, verdict
 from smoke.context import RunContext
 from smoke.exitcodes import ExitCode
 from smoke.http import Client
@@ -64,20 +64,36 @@ def _run(settings: Settings, out: TextIO | None, interrupts: Any) -> GateRun:
         redactor.add(secret)
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     started = time.monotonic()
-    deadline = started + settings.deadline
+    # --wait-for-ready comes before the checks and on top of their deadline: a 5m wait must not
+    # eat the time the checks get.
+    wait = settings.wait_for_ready or 0.0
+    deadline = started + wait + settings.deadline
     client = make_client(settings, deadline)
     ctx = RunContext(settings, client)
     checks = registry.for_phase(settings.phase)
     from smoke.runner import Runner, common_cause
 
+    waited = None
+    if wait > 0:
+        waited = readiness.wait_until_ready(client, wait, settings.expect_version)
+        if (seen := waited.version) is not None:
+            ctx.once("version", lambda: seen)  # report the version the wait saw, without a second read
+        deadline = time.monotonic() + settings.deadline
+        client.deadline = deadline
+    started = time.monotonic()  # duration_ms is the checks' time; the wait is reported on its own
     runner = Runner(ctx, checks, deadline)
     interrupts.watch(runner)
-    # The version is informative: read it alongside the checks, never wait past the deadline.
-    version_reader = threading.Thread(target=ctx.version, name="version", daemon=True)
-    version_reader.start()
-    outcomes = runner.run()
-    version_reader.join(runner.time_left())
-    version_seen = ctx.version() if not version_reader.is_alive() else None
+    if waited is not None and not waited.ready:
+        # Nothing healthy answered: every check is "not run" rather than N copies of "refused".
+        outcomes = readiness.not_run(checks, settings, waited)
+        version_seen = None
+    else:
+        # The version is informative: read it alongside the checks, never wait past the deadline.
+        version_reader = threading.Thread(target=ctx.version, name="version", daemon=True)
+        version_reader.start()
+        outcomes = runner.run()
+        version_reader.join(runner.time_left())
+        version_seen = ctx.version() if not version_reader.is_alive() else None
     report = RunReport(
         phase=settings.phase,
         base_url=settings.base_url,
@@ -89,6 +105,8 @@ def _run(settings: Settings, out: TextIO | None, interrupts: Any) -> GateRun:
         duration_ms=int((time.monotonic() - started) * 1000),
         model=settings.model,
     )
+    if waited is not None:
+        readiness.annotate(report, waited)
     report.interrupted = report.interrupted or runner.interrupted
     if (cause := common_cause(outcomes)) is not None:
         report.notes.insert(0, cause)

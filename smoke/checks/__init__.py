@@ -4,6 +4,7 @@ The import order is the checklist order, which is the order of every report.
 """
 # ruff: noqa: I001, F401
 
+from smoke.checks import identity  # first: which deployment answered heads every report
 from smoke.checks import reachability
 from smoke.checks import dashboard_auth
 from smoke.checks import providers
@@ -11,8 +12,3 @@ from smoke.checks import api_keys
 from smoke.checks import chat
 from smoke.checks import usage
 from smoke.checks import cloud_sync
-from smoke.checks import baseline
-from smoke.checks import error_budget
-from smoke.checks import accounts
-from smoke.checks import routing
-from smoke.checks import aliases
