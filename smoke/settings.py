@@ -250,6 +250,10 @@ def build(given: dict[str, Given], *, known_checks: dict[str, Severity], known_s
         baseline = Path(str(g.value))
         if not baseline.is_file():
             problems.append(f"{g.origin}: baseline report {baseline} does not exist")
+        else:
+            from smoke import baseline as baseline_report  # post-deploy: a bad report is a usage error
+
+            problems += baseline_report.problems(baseline, g.origin)
 
     api_key = _text(given.get("api_key"))
     if api_key is not None and (not _sendable(api_key) or any(c.isspace() for c in api_key)):
@@ -284,6 +288,9 @@ def build(given: dict[str, Given], *, known_checks: dict[str, Severity], known_s
             problems.append(f"{g.origin}: {target} is also {outputs[target.resolve()]}; give each report its own file")
         outputs[target.resolve()] = g.origin
 
+    post, found = _post_expectations(dict(_section(config, "post")), given)
+    problems += found
+
     if problems:
         raise UsageError(problems)
 
@@ -317,9 +324,59 @@ def build(given: dict[str, Given], *, known_checks: dict[str, Severity], known_s
         wait_for_ready=wait_for_ready,
         expect_version=_text(given.get("expect_version")),
         baseline=baseline,
-        post=dict(config.get("post", {})),
+        post=post,
         config_path=config_path,
     )
+
+
+# Post-deploy flags that override the config file's `post` section (routing-config, alias-combo).
+_ROUTING_FLAGS = {"fallback_strategy": "fallbackStrategy", "combo_strategy": "comboStrategy"}
+_ROUTING_CHOICES = {
+    "fallbackStrategy": ("fill-first", "round-robin"),
+    "comboStrategy": ("fallback", "round-robin", "fusion"),
+}
+
+
+def _post_expectations(post: dict[str, Any], given: dict[str, Given]) -> tuple[dict[str, Any], list[str]]:
+    """The `post` section with --fallback-strategy, --sticky-limit, --combo-strategy,
+    --critical-aliases (ALIAS=PROVIDER/MODEL,...) and --critical-combos (NAME=M1|M2,... or NAME) applied."""
+    problems: list[str] = []
+    routing = dict(post.get("routing", {}))
+    for flag, key in _ROUTING_FLAGS.items():
+        if (g := given.get(flag)) is not None:
+            value = str(g.value).strip()
+            if value not in _ROUTING_CHOICES[key]:
+                problems.append(f"{g.origin}: {value!r} is not one of {', '.join(_ROUTING_CHOICES[key])}")
+            routing[key] = value
+    if (g := given.get("sticky_limit")) is not None:
+        try:
+            routing["stickyRoundRobinLimit"] = int(str(g.value))
+            if routing["stickyRoundRobinLimit"] < 1:
+                raise ValueError
+        except ValueError:
+            problems.append(f"{g.origin}: {g.value!r} is not a whole number of 1 or more")
+    if routing:
+        post["routing"] = routing
+    if (g := given.get("critical_aliases")) is not None:
+        aliases = dict(post.get("critical_aliases", {}))
+        for item in parse_list(str(g.value)):
+            alias, _, target = (part.strip() for part in item.partition("="))
+            if not alias or not re.fullmatch(r"[^\s/]+/\S+", target):
+                problems.append(f"{g.origin}: {item!r} must be ALIAS=PROVIDER/MODEL (example: fast=cc/claude-haiku)")
+                continue
+            aliases[alias] = target
+        post["critical_aliases"] = aliases
+    if (g := given.get("critical_combos")) is not None:
+        combos = dict(post.get("critical_combos", {}))
+        for item in parse_list(str(g.value)):
+            name, sep, members = (part.strip() for part in item.partition("="))
+            listed = [m.strip() for m in members.split("|") if m.strip()]
+            if not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or (sep and not listed):
+                problems.append(f"{g.origin}: {item!r} must be NAME or NAME=MEMBER1|MEMBER2 (example: main=cc/x|cx/y)")
+                continue
+            combos[name] = listed or None
+        post["critical_combos"] = combos
+    return post, problems
 
 
 def _section(config: dict[str, Any], key: str) -> dict[str, Any]:

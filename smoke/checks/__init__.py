@@ -12,3 +12,8 @@ from smoke.checks import api_keys
 from smoke.checks import chat
 from smoke.checks import usage
 from smoke.checks import cloud_sync
+from smoke.checks import baseline
+from smoke.checks import error_budget
+from smoke.checks import accounts
+from smoke.checks import routing
+from smoke.checks import aliases
