@@ -5,6 +5,7 @@ The CLI and the GitHub Action entry point both end up here; there is no second p
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -126,4 +127,10 @@ def _run(settings: Settings, out: TextIO | None, interrupts: Any) -> GateRun:
         code = ExitCode.INTERNAL_ERROR
     if interrupts.exit_code is not None:
         code = ExitCode(interrupts.exit_code)  # the run was cut short: never report it as passed
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        # Step outputs, job summary, annotations and log groups (smoke/reports/github.py).
+        from smoke.reports import github
+
+        paths = {"report": settings.report, "junit": settings.junit, "summary": settings.summary}
+        problems += github.publish(report, exit_code=code, paths=paths, requests=requests, out=out)
     return GateRun(report, code, requests, problems)
