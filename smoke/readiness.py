@@ -95,17 +95,14 @@ class Readiness:
 
     limit: float
     expected_version: str | None = None
-    healthy: bool = False  # /api/health answered {"ok": true} (on the last poll)
+    # /api/health answered {"ok": true} on the last poll, so the checks can run. A version
+    # mismatch does not stop them: it is deployment-identity's to fail.
+    ready: bool = False
     version: str | None = None  # currentVersion last read (read only with --expect-version)
     attempts: int = 0
     waited: float = 0.0
     last: Observation | None = None
     history: list[list[Any]] = field(default_factory=list)  # [[seen, attempts], ...]
-
-    @property
-    def ready(self) -> bool:
-        """Healthy: the checks can run. A version mismatch is deployment-identity's to fail."""
-        return self.healthy
 
     @property
     def version_matched(self) -> bool | None:
@@ -115,7 +112,7 @@ class Readiness:
 
     @property
     def done(self) -> bool:
-        return self.healthy and self.version_matched is not False
+        return self.ready and self.version_matched is not False
 
     @property
     def last_seen(self) -> str:
@@ -172,7 +169,7 @@ class Readiness:
 
     def note(self, base_url: str) -> str:
         """One line for the console and the summary."""
-        if not self.healthy:
+        if not self.ready:
             return "wait-for-ready: " + self.gave_up(base_url)
         if self.version_matched is False:
             return (
@@ -246,11 +243,11 @@ def _poll(client: Client, result: Readiness) -> Observation:
     """One look: /api/health, then /api/version when a version is expected."""
     health = _get(client, "/api/health")
     if isinstance(health, Observation):
-        result.healthy = False
+        result.ready = False
         return health
     observation = _health_observation(health)
-    result.healthy = observation.kind == "ready"
-    if not result.healthy or result.expected_version is None:
+    result.ready = observation.kind == "ready"
+    if not result.ready or result.expected_version is None:
         return observation
     result.version = None
     version = _get(client, "/api/version")
@@ -275,7 +272,7 @@ def _get(client: Client, path: str) -> Response | Observation:
         return client.request("GET", path, retry=False)
     except ProbeError as exc:
         return Observation(_short(exc, exc.status), exc.kind, exc.status)
-    except SmokeError as exc:  # the run deadline; the loop ends at the limit anyway
+    except SmokeError as exc:  # DeadlineExceeded: the run's deadline lies beyond the wait, but be safe
         return Observation(str(exc), "deadline")
 
 
