@@ -64,6 +64,7 @@ class Observation:
     status: Status
     message: str
     http_status: int | None = None
+    kind: str | None = None  # the ProbeError kind (refused, timeout, ...) when the probe did not get an answer
     duration_ms: int = 0
     evidence: dict[str, Any] = field(default_factory=dict)  # kept for failures only
 
@@ -72,8 +73,13 @@ class Observation:
         return self.status in NOT_OK
 
     def signature(self) -> str:
-        """The failure's identity across rounds: status, HTTP code and message without numbers."""
-        return f"{self.status.value}|{self.http_status}|{re.sub(r'[0-9]+', '#', self.message)[:160]}"
+        """The failure's identity across rounds: status and HTTP code, or how the request failed.
+
+        Not the message: 9router words the same 503 differently once a lock is in place.
+        """
+        if self.http_status is None and self.kind is None:
+            return f"{self.status.value}|{re.sub(r'[0-9]+', '#', self.message)[:80]}"
+        return f"{self.status.value}|{self.http_status}|{self.kind}"
 
 
 @dataclass
@@ -620,7 +626,7 @@ class Watch:
             outcomes = runner.run()
             self.crashes += runner.crashes
             self._after_login(ctx, outcomes)
-            round_ = Round(number, round(offset, 3), at, {o.id: _observe(o) for o in outcomes})
+            round_ = Round(number, round(offset, 3), at, self._observations(outcomes))
             if self.settings.post.get("critical_aliases") or self.settings.post.get("critical_combos"):
                 round_.divergence = self._divergence(ctx)
             if self.options.provider_retest:
@@ -635,6 +641,16 @@ class Watch:
                 self.requests.append({**row, "round": number})
         round_.chats = sum(1 for r in client.records if r.method == "POST" and r.path == "/v1/chat/completions")
         return round_
+
+    def _observations(self, outcomes: list[CheckOutcome]) -> dict[str, Observation]:
+        observations = {o.id: _observe(o) for o in outcomes}
+        seen = observations.get("account-state")
+        if seen is not None and seen.status is Status.ERROR and self.cookie is None and self.failed_logins:
+            # Unreadable without a session: the login failure is dashboard-login's, not the accounts'.
+            observations["account-state"] = Observation(
+                Status.SKIP, "not checked: no dashboard session (the watch's one login failed)"
+            )
+        return observations
 
     def _dashboard_check(self) -> Check:
         """The first round logs in (the registered check); later rounds re-check that session."""
@@ -859,6 +875,7 @@ def _observe(outcome: CheckOutcome) -> Observation:
         status=outcome.status,
         message=outcome.result.message,
         http_status=status if isinstance(status, int) and not isinstance(status, bool) else None,
+        kind=evidence.get("probe_error") if isinstance(evidence.get("probe_error"), str) else None,
         duration_ms=outcome.duration_ms,
         evidence={k: v for k, v in evidence.items() if k not in ("model_ids", "states")}
         if outcome.status in NOT_OK
