@@ -33,6 +33,7 @@ from packaging.requirements import Requirement
 from tests.harness.router import Stack
 from tests.harness.upstream import FakeUpstream
 from tests.reports.test_github import parse_outputs
+from tests.test_examples import gitlab_jobs, jenkins_script
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text("utf-8"))
@@ -316,37 +317,60 @@ def test_the_action_reports_a_missing_input_as_exit_2_with_outputs(built: Built,
     assert "configuration error (exit 2)" in (github_dirs["file_commands"] / "step_summary_1").read_text("utf-8")
 
 
-def test_the_image_runs_the_cli_as_a_plain_command_for_a_non_root_user(
-    built: Built, tmp_path: Path, router_stack: Stack
-) -> None:
-    # GitLab `script:` / Jenkins `sh` in `docker.image().inside`: a shell, the CLI on PATH, an
-    # arbitrary uid, the workspace at the same path, secrets from CI variables.
-    workspace = tmp_path / "build"
-    workspace.mkdir()
-    os.chown(workspace, 4242, 4242)
-    script = (
-        '9router-smoke run --base-url "$ROUTER_URL" --model fake/fake-small '
-        "--junit report.xml --report smoke.json --summary summary.md"
-    )
-    result = built.run(
-        ["sh", "-c", script],
-        env={
-            "ROUTER_URL": router_stack.base_url,
-            "API_KEY": router_stack.api_key,
-            "DASHBOARD_PASSWORD": router_stack.password,
-            "CI": "true",
-            "GITLAB_CI": "true",
-        },
-        mounts={workspace: str(workspace)},
-        workdir=str(workspace),
-        user="4242:4242",
-        label="plain command, non-root",
-    )
+def _ci_env(stack: Stack) -> dict[str, str]:
+    """What the GitLab and Jenkins examples expect from the CI's variables and credentials."""
+    return {
+        "STAGING_ROUTER_URL": stack.base_url,
+        "SMOKE_MODEL": stack.model,
+        "API_KEY": stack.api_key,
+        "DASHBOARD_PASSWORD": stack.password,
+        "CI": "true",
+    }
+
+
+def _assert_plain_run_passed(result: subprocess.CompletedProcess[str], workspace: Path, stack: Stack) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "PASS: safe to proceed" in result.stdout
     assert "::" not in result.stdout, "no GitHub workflow commands outside GitHub Actions"
-    assert _junit_cases(workspace / "report.xml")["chat-completion"] == "pass"
-    assert (workspace / "report.xml").stat().st_uid == 4242
-    for path in workspace.iterdir():
+    assert _junit_cases(workspace / "smoke" / "junit.xml")["chat-completion"] == "pass"
+    assert json.loads((workspace / "smoke" / "report.json").read_text())["verdict"] == "pass"
+    for path in (workspace / "smoke").iterdir():
         text = path.read_text("utf-8")
-        assert router_stack.api_key not in text and router_stack.password not in text
+        assert stack.api_key not in text and stack.password not in text, path
+
+
+def test_the_gitlab_example_job_runs_its_script_in_the_image(built: Built, tmp_path: Path, router_stack: Stack) -> None:
+    # GitLab's Docker executor: the image's default user (root), the checkout as working
+    # directory, the job's script lines in one shell that stops at the first failure.
+    job = gitlab_jobs()["smoke-pre"]
+    workspace = tmp_path / "builds" / "project"
+    workspace.mkdir(parents=True)
+    result = built.run(
+        ["sh", "-ec", "\n".join(job["script"])],
+        # SMOKE_MODEL as a project variable overriding the example's global one.
+        env={**_ci_env(router_stack), "GITLAB_CI": "true"},
+        mounts={workspace: "/builds/project"},
+        workdir="/builds/project",
+        label="GitLab example job",
+    )
+    _assert_plain_run_passed(result, workspace, router_stack)
+
+
+def test_the_jenkins_example_step_runs_in_the_image_as_a_non_root_user(
+    built: Built, tmp_path: Path, router_stack: Stack
+) -> None:
+    # docker.image().inside: the agent's uid (not in the image's passwd), the workspace mounted at
+    # the same path, Jenkins' `sh` step.
+    workspace = tmp_path / "jenkins" / "workspace" / "gate"
+    workspace.mkdir(parents=True)
+    os.chown(workspace, 4242, 4242)
+    result = built.run(
+        ["sh", "-ec", jenkins_script()],
+        env={**_ci_env(router_stack), "JENKINS_URL": "http://jenkins.invalid/"},
+        mounts={workspace: str(workspace)},
+        workdir=str(workspace),
+        user="4242:4242",
+        label="Jenkins example step, non-root",
+    )
+    _assert_plain_run_passed(result, workspace, router_stack)
+    assert (workspace / "smoke" / "junit.xml").stat().st_uid == 4242
