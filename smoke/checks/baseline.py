@@ -139,7 +139,10 @@ def baseline_regression(ctx: RunContext) -> Result:
     if models_before is not None and models_now is not None:
         parts.append(f"all {len(models_before)} baseline models still listed")
     if base.chat_latency_ms() is not None and latency_now is not None:
-        parts.append(f"chat {latency_now} ms (before {base.chat_latency_ms()} ms, limit x{factor:g})")
+        parts.append(
+            f"chat {latency_now} ms (before {base.chat_latency_ms()} ms; slower than x{factor:g} and +{floor_ms} ms "
+            "would be a regression)"
+        )
     context = [c.line() for c in changes]
     tail = f"; unchanged or better: {'; '.join(context)}" if context else ""
     return Result.passed(f"no regression since {base.label}: {', '.join(parts)}{tail}", **evidence)
