@@ -111,6 +111,8 @@ def _run(settings: Settings, out: TextIO | None, interrupts: Any) -> GateRun:
     report.interrupted = report.interrupted or runner.interrupted
     if (cause := common_cause(outcomes)) is not None:
         report.notes.insert(0, cause)
+    if settings.insecure:
+        report.notes.append("TLS certificates were not verified (--insecure): fine for a preview, never for production")
     report.verdict = verdict.decide(outcomes, settings.p1_scope)
     client.close()
     requests = [{k: v for k, v in asdict(r).items() if k != "started"} for r in client.records]

@@ -96,6 +96,12 @@ class RunContext:
 
     def management_response(self, path: str) -> Response:
         if self.cookie is None and self.require_login():
+            if self.settings.password:
+                # A password was given but the login failed or never answered: say that, not "pass --password".
+                why = self.login_outcome or "the dashboard login did not succeed"
+                raise NeedsDashboardAuth(
+                    f"GET {path} needs a dashboard session and there is none: {why} (see dashboard-login)"
+                )
             reason = f" ({self.login_outcome})" if self.login_outcome else ""
             raise NeedsDashboardAuth(NEEDS_PASSWORD.format(endpoint=path) + reason)
         cookies = {"auth_token": self.cookie} if self.cookie else None

@@ -31,6 +31,8 @@ from smoke.secrets import redactor
 
 # Which check a request belongs to, so flaky retries are attributed to the right result.
 current_check: contextvars.ContextVar[str] = contextvars.ContextVar("current_check", default="-")
+# How the client waits between tries (a module attribute so tests can record the waits instead).
+sleep = time.sleep
 
 TRANSIENT_STATUSES = frozenset({502, 503, 504})
 # Transport failures worth another try: the request never produced an answer.
@@ -195,26 +197,25 @@ class Client:
             try:
                 response = self._send_once(method, path, json_body, headers, cookies, attempt)
             except ProbeError as exc:
-                if attempt < attempts and exc.kind in TRANSIENT_KINDS:
-                    self._pause(self._backoff(attempt), path, method)
+                if attempt < attempts and exc.kind in TRANSIENT_KINDS and self._can_wait(self._backoff(attempt)):
                     continue
-                raise
+                raise  # the real reason, not "no time left to retry"
             if attempt < attempts and response.status in TRANSIENT_STATUSES:
                 wait = response.retry_after()
-                wait = self._backoff(attempt) if wait is None else wait
-                if wait <= self.retry.max_wait_seconds and self._time_left() > wait + 0.5:
-                    self._pause(wait, path, method)
+                if self._can_wait(self._backoff(attempt) if wait is None else wait):
                     continue
             response.attempts = attempt
             return response
 
+    def _can_wait(self, seconds: float) -> bool:
+        """Wait before the next try if the policy and the deadline allow it; False when they do not."""
+        if seconds > self.retry.max_wait_seconds or self._time_left() <= seconds + 0.5:
+            return False
+        sleep(seconds)
+        return True
+
     def _backoff(self, attempt: int) -> float:
         return random.uniform(0, self.retry.backoff_seconds * (2 ** (attempt - 1)))
-
-    def _pause(self, seconds: float, path: str, method: str) -> None:
-        if self._time_left() <= seconds:
-            raise DeadlineExceeded(f"{method} {path}: the run deadline passed while retrying a failed request")
-        time.sleep(seconds)
 
     def _time_left(self) -> float:
         return float("inf") if self.deadline is None else self.deadline - time.monotonic()

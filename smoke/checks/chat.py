@@ -4,6 +4,8 @@ from smoke.context import RunContext, error_text
 from smoke.model import Phase, Result, Severity
 from smoke.registry import check
 
+ENDPOINT = "POST /v1/chat/completions"  # named in every failure message
+
 
 def chat_once(ctx: RunContext, model: str) -> tuple[Result, dict]:
     """Send one small chat for `model`; the result and its evidence. Shared with post checks."""
@@ -31,15 +33,16 @@ def chat_once(ctx: RunContext, model: str) -> tuple[Result, dict]:
         evidence["retry_after_s"] = retry
     if response.status == 503:
         return Result.failed(
-            f"HTTP 503: every route for {model} is locked or unavailable: {detail}"
+            f"{ENDPOINT} answered HTTP 503: every route for {model} is locked or unavailable: {detail}"
             + (f" (Retry-After {retry:.0f}s)" if retry is not None else ""),
             **evidence,
         ), evidence
     if response.status == 401:
-        return Result.failed(f"HTTP 401: the API key was refused for chat: {detail}", **evidence), evidence
+        return Result.failed(f"{ENDPOINT} answered HTTP 401: the API key was refused: {detail}", **evidence), evidence
     if response.status == 404:
-        return Result.failed(f"HTTP 404: 9router has no active route for {model}: {detail}", **evidence), evidence
-    return Result.failed(f"HTTP {response.status}: {detail}", **evidence), evidence
+        message = f"{ENDPOINT} answered HTTP 404: 9router has no active route for {model}: {detail}"
+        return Result.failed(message, **evidence), evidence
+    return Result.failed(f"{ENDPOINT} answered HTTP {response.status}: {detail}", **evidence), evidence
 
 
 @check(

@@ -21,6 +21,7 @@ Modes (``FAULT_MODES``):
 - ``big``       a ``size``-byte JSON-ish body, with Content-Length or ``chunked``
 - ``reset``     headers and half the body, then a TCP reset
 - ``drop``      close the connection without any answer
+- ``garbage``   bytes that are not HTTP (another service on the port), then close
 - ``status``    ``status`` with a JSON error body and an optional ``retry_after``
 - ``redirect``  ``status`` (302) to ``location``
 - ``providers`` the upstream's ``/api/providers`` plus ``count`` synthetic healthy connections
@@ -49,7 +50,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 FAULT_MODES = frozenset(
-    {"pass", "hang", "trickle", "html", "body", "big", "reset", "drop", "status", "redirect", "providers"}
+    {"pass", "hang", "trickle", "html", "body", "big", "reset", "drop", "garbage", "status", "redirect", "providers"}
 )
 HTML_PAGE = b"<!DOCTYPE html><html><head><title>Welcome</title></head><body><h1>It works!</h1></body></html>"
 # Hop-by-hop headers a proxy must not forward (RFC 9110 7.6.1), plus the ones we recompute.
@@ -242,6 +243,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _mode_garbage(self, fault: Fault, path: str, query: str, payload: bytes) -> None:
+        self.wfile.write(fault.body or b"SSH-2.0-OpenSSH_9.6\r\nProtocol mismatch.\r\n")
+        self.wfile.flush()
+        self.close_connection = True
 
     def _mode_status(self, fault: Fault, path: str, query: str, payload: bytes) -> None:
         text = http.client.responses.get(fault.status, "Error")
