@@ -106,7 +106,7 @@ def routing_config(ctx: RunContext) -> Result:
             f"routing differs from the intended rollout: {'; '.join(m.line() for m in mismatches)}",
             **evidence,
         )
-    checked = ", ".join(f"{k} {v}" for k, v in expected.items() if k != "providerStrategies")
+    checked = ", ".join(f"{k} {expected[k]}" for k in DEFAULTS if k in expected)
     per_provider = expected.get("providerStrategies") or {}
     tail = f"; overrides for {', '.join(per_provider)} as intended" if per_provider else ""
     return Result.passed(f"routing as intended: {checked or 'global values unchanged'}{tail}", **evidence)
