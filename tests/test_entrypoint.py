@@ -268,3 +268,26 @@ def test_a_sustained_failure_in_the_watch_sets_the_rollback_output(
     summary = (github_env / "file_commands" / "summary.md").read_text("utf-8")
     assert "rollback" in summary.lower()
     assert stack.api_key not in summary
+
+
+def test_an_internal_error_exits_3_with_verdict_error_and_no_secret_in_the_summary(
+    github_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A state the real server cannot cause: the gate itself crashes before any report exists.
+    from smoke import app
+
+    secret = "sk-crash-secret-0123456789"
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"boom while holding {secret}")
+
+    monkeypatch.setattr(app, "run_gate", crash)
+    code = run_action(monkeypatch, base_url="http://127.0.0.1:9", api_key=secret, model="fake/fake-small")
+    assert code == 3
+    printed = capsys.readouterr()
+    assert outputs(github_env)["verdict"] == "error"
+    summary = (github_env / "file_commands" / "summary.md").read_text("utf-8")
+    assert "9router-smoke: internal error (exit 3)" in summary
+    assert "RuntimeError: boom while holding ***" in summary
+    assert secret not in summary and secret not in printed.err
+    assert "::error title=9router-smoke%3A internal error::" in printed.out
