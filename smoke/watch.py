@@ -856,6 +856,13 @@ def rollback_lines(rollback: Rollback | None, sustain: float) -> str:
 
 def _notes(watch: Watch, found: list[Escalation]) -> list[str]:
     notes = []
+    if watch.rollback is not None:
+        r = watch.rollback
+        notes.append(
+            f"ROLLBACK (rollback=true): {r.check} ({r.trigger}) has failed since {clock_time(r.first_failing_at)} "
+            f"for {span(r.failing_for)}, longer than --sustain {span(watch.options.sustain)}. Roll back now; "
+            "the evidence and the timeline are below"
+        )
     data_rounds = len(watch.rounds)
     chats = sum(r.chats for r in watch.rounds)
     notes.append(

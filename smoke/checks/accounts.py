@@ -107,17 +107,7 @@ def account_state(ctx: RunContext) -> Result:
     if ignored:
         evidence["ignored_rate_limited_until"] = len(ignored)
     problems: list[str] = []
-
-    share = len(unhealthy) / len(active) if active else 1.0
-    evidence["unhealthy_share"] = round(share, 3)
-    if not active:
-        problems.append(f"all {len(connections)} connections are disabled")
-    elif share > limit:
-        worst = "; ".join(f"{s.name}: {s.state} ({s.reason})" for s in unhealthy[:5])
-        problems.append(
-            f"broad failure: {len(unhealthy)} of {len(active)} active connections are in error/unavailable "
-            f"({share:.0%} > {limit:.0%}): {worst}"
-        )
+    named: set[str] = set()  # connections already named under a critical provider
 
     model = _upstream_model(ctx.settings.model)
     for name in ctx.settings.critical:
@@ -138,6 +128,19 @@ def account_state(ctx: RunContext) -> Result:
             head = "every critical account is rate-limited at once" if every_limited else "no healthy account left"
             why = "; ".join(f"{s.name}: {s.state} ({s.reason})" for s in critical[:5])
             problems.append(f"{head} for {name!r}" + (f" ({model})" if model else "") + f": {why}")
+            named |= {s.name for s in critical}
+
+    share = len(unhealthy) / len(active) if active else 1.0
+    evidence["unhealthy_share"] = round(share, 3)
+    if not active:
+        problems.insert(0, f"all {len(connections)} connections are disabled")
+    elif share > limit and not {s.name for s in unhealthy} <= named:
+        worst = "; ".join(f"{s.name}: {s.state} ({s.reason})" for s in unhealthy[:5])
+        problems.insert(
+            0,
+            f"broad failure: {len(unhealthy)} of {len(active)} active connections are in error/unavailable "
+            f"({share:.0%} > {limit:.0%}): {worst}",
+        )
 
     if problems:
         return Result.failed("; ".join(problems), **evidence)

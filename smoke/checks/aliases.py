@@ -156,7 +156,7 @@ def alias_combo(ctx: RunContext) -> Result:
         result, chat = chat_once(ctx, alias)
         info.update(status=chat["status"], answered_by=chat.get("answered_by"), latency_ms=chat["latency_ms"])
         if result.status is not Status.PASS:
-            problems.append(f"chat via alias {alias} failed: {result.message}")
+            problems.append(f"chat via alias {alias} failed: {_cut(result.message)}")
         elif not same_model(chat.get("answered_by"), wanted):
             problems.append(f"alias {alias} was answered by {chat.get('answered_by')}, expected {wanted}")
         else:
@@ -171,7 +171,7 @@ def alias_combo(ctx: RunContext) -> Result:
         answered = chat.get("answered_by")
         info.update(status=chat["status"], answered_by=answered, latency_ms=chat["latency_ms"])
         if result.status is not Status.PASS:
-            problems.append(f"chat via combo {combo} failed (no member answered): {result.message}")
+            problems.append(f"chat via combo {combo} failed (no member answered): {_cut(result.message)}")
             continue
         found = answering_member(members[combo], answered)
         if found is None:
@@ -201,3 +201,9 @@ def _routable(ctx: RunContext, names: Names) -> set[str] | None:
     except (NeedsDashboardAuth, ProbeError):
         return None
     return {names.target(i) for i in ids}
+
+
+def _cut(text: str, limit: int = 200) -> str:
+    """A server's error text can carry a whole upstream JSON body: keep the head."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."

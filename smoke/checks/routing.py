@@ -90,7 +90,8 @@ def routing_config(ctx: RunContext) -> Result:
     overrides = actual.get("providerStrategies") or {}
     evidence: dict[str, Any] = {
         "expected": expected,
-        "actual": {**shown, "providerStrategies": overrides},
+        "actual": {**{field: effective(actual, field)[0] for field in DEFAULTS}, "providerStrategies": overrides},
+        "absent_on_server": [field for field in DEFAULTS if actual.get(field) is None],
     }
     if not expected:
         return Result.skipped(

@@ -5,6 +5,7 @@ only, so the summary and the JSON can never disagree. Callers redact.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -102,42 +103,38 @@ def _timeline(watch: dict[str, Any]) -> list[str]:
 
 
 def _groups(rows: list[dict[str, Any]], checks: list[str]) -> list[list[dict[str, Any]]]:
-    """Consecutive rounds where everything passed collapse into one row; others stay one each."""
+    """Consecutive rounds that look alike (same results, same failures) collapse into one row."""
     groups: list[list[dict[str, Any]]] = []
     for row in rows:
-        quiet = _all_pass(row, checks)
-        if quiet and groups and _all_pass(groups[-1][-1], checks):
+        if groups and not row.get("retests") and _look(row, checks) == _look(groups[-1][-1], checks):
             groups[-1].append(row)
         else:
             groups.append([row])
     return groups
 
 
-def _all_pass(row: dict[str, Any], checks: list[str]) -> bool:
+def _look(row: dict[str, Any], checks: list[str]) -> tuple[Any, ...]:
+    """What a timeline row shows, with the numbers that change every round (seconds left) masked."""
     results = row.get("results") or {}
-    return (
-        not row.get("failing")
-        and not row.get("retests")
-        and not row.get("divergence")
-        and all(results.get(c) in ("pass", "skip", None) for c in checks)
-    )
+    failing = {c: re.sub(r"[0-9]+", "#", str(m)) for c, m in (row.get("failing") or {}).items()}
+    return (tuple(results.get(c) for c in checks), tuple(sorted(failing.items())), tuple(row.get("divergence") or ()))
 
 
 def _row(group: list[dict[str, Any]], checks: list[str]) -> str:
     first, last = group[0], group[-1]
     chats = sum(int(r.get("chats", 0)) for r in group)
-    if len(group) > 1:
-        label = f"{first['round']}-{last['round']}"
-        when = f"{clock_time(first['at'])} to {clock_time(last['at'])}"
-        icons = " | ".join(STATUS_ICON[Status.PASS] for _ in checks)
-        return f"| {label} | {when} | {icons} | {chats} | {len(group)} rounds, all pass |"
     results = first.get("results") or {}
     icons = " | ".join(STATUS_ICON[Status(results[c])] if c in results else "-" for c in checks)
     notes = [f"{c}: {_cell(m)[:MESSAGE_CHARS]}" for c, m in (first.get("failing") or {}).items()]
     notes += [f"re-test: {_cell(n)}" for n in first.get("retests") or []]
     notes += [f"diverged: {_cell(n)}" for n in first.get("divergence") or []]
-    when = f"{clock_time(first['at'])} (+{span(first.get('offset_s', 0))})"
-    return f"| {first['round']} | {when} | {icons} | {chats} | {'<br>'.join(notes)} |"
+    if len(group) == 1:
+        when = f"{clock_time(first['at'])} (+{span(first.get('offset_s', 0))})"
+        return f"| {first['round']} | {when} | {icons} | {chats} | {'<br>'.join(notes)} |"
+    label = f"{first['round']}-{last['round']}"
+    when = f"{clock_time(first['at'])} to {clock_time(last['at'])}"
+    head = f"{len(group)} rounds" + (", all pass" if not notes else ", each:")
+    return f"| {label} | {when} | {icons} | {chats} | {'<br>'.join([head, *notes])} |"
 
 
 def _cell(text: Any) -> str:

@@ -24,7 +24,8 @@ def test_a_fresh_router_matches_fill_first_sticky_3_and_fallback_because_absent_
     assert check["message"] == (
         "routing as intended: fallbackStrategy fill-first, stickyRoundRobinLimit 3, comboStrategy fallback"
     )
-    assert check["evidence"]["actual"]["fallbackStrategy"] == "fill-first (absent: default)"
+    assert check["evidence"]["actual"]["fallbackStrategy"] == "fill-first"
+    assert "fallbackStrategy" in check["evidence"]["absent_on_server"]
 
 
 def test_changed_routing_settings_fail_showing_expected_against_actual(
