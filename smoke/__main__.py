@@ -1,5 +1,5 @@
 """`python -m smoke` is the same program as the `9router-smoke` console script."""
 
-from smoke.cli import main
+from smoke.cli import console_main
 
-raise SystemExit(main())
+console_main()

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from smoke import readiness, registry, verdict
+from smoke import readiness, registry, schemas, verdict
 from smoke.context import RunContext
 from smoke.exitcodes import ExitCode
 from smoke.http import Client
@@ -21,6 +21,12 @@ from smoke.model import RunReport
 from smoke.reports import console, write_all
 from smoke.secrets import redact, redactor
 from smoke.settings import Settings
+
+# Response schemas every run reads, the critical path's first (usage snapshot, chat). They are
+# built in the background while the login (~150 ms of server time) is in flight.
+WARM_SCHEMAS = tuple(
+    f"responses/{name}" for name in ("usage-history", "chat", "models", "providers", "keys", "settings", "version")
+)
 
 
 @dataclass
@@ -92,6 +98,7 @@ def _run(settings: Settings, out: TextIO | None, interrupts: Any) -> GateRun:
         # The version is informative: read it alongside the checks, never wait past the deadline.
         version_reader = threading.Thread(target=ctx.version, name="version", daemon=True)
         version_reader.start()
+        schemas.warm_up(WARM_SCHEMAS)
         outcomes = runner.run()
         version_reader.join(runner.time_left())
         version_seen = ctx.version() if not version_reader.is_alive() else None

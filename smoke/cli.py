@@ -4,12 +4,13 @@ the user sees one plain sentence and an exit code, never a traceback (unless --t
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from click.core import ParameterSource
@@ -299,3 +300,15 @@ def main(argv: Sequence[str] | None = None, *, origin_labels: dict[str, str] | N
             click.echo(redact(traceback.format_exc()), err=True)
         return ExitCode.INTERNAL_ERROR
     return int(code) if isinstance(code, int) else ExitCode.PASSED
+
+
+def console_main() -> NoReturn:
+    """The `9router-smoke` console script and `python -m smoke`: run main(), then end the process.
+
+    The heap is frozen first, so the interpreter's shutdown skips the garbage collector's passes
+    over every loaded module (~40 ms, a tenth of a pre-deploy run). Exit handlers still run and
+    output is still flushed. In-process callers (tests, entrypoint.py) call main() instead.
+    """
+    code = main()
+    gc.freeze()
+    sys.exit(code)

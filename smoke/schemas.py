@@ -2,22 +2,52 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
+import time
+from collections.abc import Iterable
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+# jsonschema takes ~70 ms to import, more than any request but the login: it is imported on first
+# use (or by warm_up, while the first requests are in flight), never when the CLI starts.
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 
 @cache
 def validator(name: str) -> Draft202012Validator:
     """The validator for `schema/<name>.json` (e.g. "config", "report", "responses/providers")."""
+    from jsonschema import Draft202012Validator
+
     text = resources.files("smoke").joinpath("schema", f"{name}.json").read_text("utf-8")
     schema = json.loads(text)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
+
+
+def warm_up(names: Iterable[str], delay: float = 0.03) -> threading.Thread:
+    """Import jsonschema and build these validators in a background thread; returns the thread.
+
+    A run calls it as its checks start: the work then overlaps the server's time (the login alone
+    is ~150 ms of bcrypt) instead of delaying the first request. It starts after `delay` seconds
+    so that the checks' threads send their first requests before this CPU-bound work competes
+    with them for the GIL. A schema that fails here fails again, in the right place, when a check
+    uses it.
+    """
+
+    def build() -> None:
+        time.sleep(delay)
+        for name in names:
+            with contextlib.suppress(Exception):  # reported by the check that needs it
+                validator(name)
+
+    thread = threading.Thread(target=build, name="schema-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def location(error: ValidationError) -> str:

@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-
 from smoke import schemas
 from smoke.errors import UsageError
 from smoke.http import RetryPolicy
@@ -114,6 +112,8 @@ def load_config_file(path: Path, origin: str) -> tuple[dict[str, Any], list[str]
         return {}, [f"{origin}: config file {path} does not exist"]
     except (OSError, UnicodeDecodeError) as exc:
         return {}, [f"{origin}: config file {path} cannot be read ({exc.__class__.__name__})"]
+    import yaml  # here, not at the top: a run without a config file does not pay for it (~20 ms)
+
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:

@@ -33,8 +33,9 @@ def api_key_models(ctx: RunContext) -> Result:
         )
     if response.status != 200:
         raise http_failure(response)
-    ids = [m["id"] for m in response.json("models")["data"]]
-    combos = [m["id"] for m in response.json("models")["data"] if m.get("owned_by") == "combo"]
+    models = response.json("models")["data"]  # decoded and validated once (625 entries on a bare router)
+    ids = [m["id"] for m in models]
+    combos = [m["id"] for m in models if m.get("owned_by") == "combo"]
     prefixes = sorted({i.split("/", 1)[0] for i in ids if "/" in i})
     evidence.update(models=len(ids), prefixes=prefixes[:50], model_ids=ids[:200], combos=combos)
 

@@ -9,23 +9,32 @@ from pathlib import Path
 from typing import Any
 
 from smoke.model import RunReport
-from smoke.reports import json_report, junit, summary
+from smoke.reports import json_report, summary
 from smoke.secrets import redact, redact_data
 
+FORMATS = ("report", "junit", "summary")
 
-def render_all(run: RunReport, requests: list[dict[str, Any]] | None = None) -> dict[str, str]:
-    """Every file format, rendered and redacted, keyed by format name."""
-    report = redact_data(json_report.build(run, requests))
-    return {
-        "report": json.dumps(report, indent=2, default=str) + "\n",
-        "junit": redact(junit.render(run)),
-        "summary": redact(summary.render(run)),
-    }
+
+def render_all(
+    run: RunReport, requests: list[dict[str, Any]] | None = None, formats: tuple[str, ...] = FORMATS
+) -> dict[str, str]:
+    """The file formats asked for (default: all), rendered and redacted, keyed by format name."""
+    rendered = {}
+    if "report" in formats:
+        report = redact_data(json_report.build(run, requests))
+        rendered["report"] = json.dumps(report, indent=2, default=str) + "\n"
+    if "junit" in formats:
+        from smoke.reports import junit  # junit_xml and xml.dom load only when JUnit is asked for
+
+        rendered["junit"] = redact(junit.render(run))
+    if "summary" in formats:
+        rendered["summary"] = redact(summary.render(run))
+    return rendered
 
 
 def write_all(run: RunReport, paths: dict[str, Path | None], requests: list[dict[str, Any]] | None = None) -> list[str]:
     """Write the requested formats. Returns one sentence per file that could not be written."""
-    rendered = render_all(run, requests)
+    rendered = render_all(run, requests, tuple(name for name, path in paths.items() if path is not None))
     problems = []
     for name, path in paths.items():
         if path is None:
