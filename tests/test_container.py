@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from collections.abc import Callable, Iterator
@@ -33,6 +34,8 @@ from packaging.requirements import Requirement
 from tests.harness.router import Stack
 from tests.harness.upstream import FakeUpstream
 from tests.reports.test_github import parse_outputs
+from tests.secret_scan import record
+from tests.test_entrypoint import shown_by_runner
 from tests.test_examples import gitlab_jobs, jenkins_script
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,11 +136,27 @@ class Built:
                 cmd += ["--workingdir", workdir]
             if user:
                 cmd += ["--user", user]
-            result = subprocess.run([*cmd, container, "--", *argv], capture_output=True, text=True, timeout=300)
+            result = _run_like_a_runner([*cmd, container, "--", *argv])
         finally:
             subprocess.run(["buildah", "rm", container], capture_output=True, check=False)
         TIMINGS[f"run: {label}"] = time.monotonic() - started
         return result
+
+
+def _run_like_a_runner(cmd: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run `cmd`; hand its output to the secret scan as a CI log would show it.
+
+    The `::add-mask::` lines must carry the raw secrets (that is how the runner learns them) and
+    the runner consumes them: they never reach the log. Everything else is scanned.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        code = subprocess.Popen(cmd, stdout=out, stderr=err).wait(timeout=300)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace")
+    record("stdout of the container, as the runner shows it", shown_by_runner(stdout))
+    record("stderr of the container", stderr)
+    return subprocess.CompletedProcess(cmd, code, stdout, stderr)
 
 
 def _run(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[str]:

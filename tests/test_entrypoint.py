@@ -7,7 +7,9 @@ inside the built image.
 
 from __future__ import annotations
 
+import io
 import os
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from smoke.reports import github
 from tests.harness.router import Stack
 from tests.harness.upstream import FakeUpstream
 from tests.reports.test_github import parse_outputs
+from tests.secret_scan import record
 
 ROOT = Path(__file__).resolve().parents[1]
 DECLARED = yaml.safe_load((ROOT / "action.yml").read_text("utf-8"))["inputs"]
@@ -50,10 +53,55 @@ def github_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     yield tmp_path
 
 
-def run_action(monkeypatch: pytest.MonkeyPatch, **inputs: str) -> int:
+class StepLog(io.TextIOBase):
+    """A step's stdout as the Actions runner handles it: `::add-mask::` lines are consumed (the
+    runner never shows or stores them; they must hold the raw secret), the rest is the log."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")  # as click expects
+        self.parts.append(text)
+        return len(text)
+
+    @property
+    def lines(self) -> list[str]:
+        return "".join(self.parts).splitlines()
+
+    @property
+    def masks(self) -> list[str]:
+        return [line.removeprefix("::add-mask::") for line in self.lines if line.startswith("::add-mask::")]
+
+    @property
+    def out(self) -> str:
+        """What the log shows."""
+        return "\n".join(line for line in self.lines if not line.startswith("::add-mask::"))
+
+
+def shown_by_runner(text: str) -> str:
+    """Process output less the `::add-mask::` lines the runner consumes."""
+    return "\n".join(line for line in text.splitlines() if not line.startswith("::add-mask::"))
+
+
+@pytest.fixture
+def step_log() -> Iterator[StepLog]:
+    """The entry point's stdout; what the runner would show of it goes to the secret scan."""
+    log = StepLog()
+    yield log
+    record("the step log (stdout less the ::add-mask:: lines)", log.out)
+
+
+def run_action(monkeypatch: pytest.MonkeyPatch, log: StepLog, **inputs: str) -> int:
+    """Run the entry point with these inputs, its stdout going to `log`."""
     for key, value in action_env(**inputs).items():
         monkeypatch.setenv(key, value)
-    return entrypoint.main()
+    saved, sys.stdout = sys.stdout, log
+    try:
+        return entrypoint.main()
+    finally:
+        sys.stdout = saved
 
 
 def outputs(root: Path) -> dict[str, str]:
@@ -126,15 +174,18 @@ def test_secrets_come_from_inputs_headers_and_the_cli_environment_fallbacks() ->
 
 
 def test_a_configuration_error_exits_2_with_outputs_summary_and_an_annotation(
-    github_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    github_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    step_log: StepLog,
 ) -> None:
-    code = run_action(monkeypatch, api_key="sk-never-printed-0001", model="fake/fake-small", phase="staging")
+    code = run_action(monkeypatch, step_log, api_key="sk-never-printed-0001", model="fake/fake-small", phase="staging")
     assert code == 2
     printed = capsys.readouterr()
     assert "input base-url is required" in printed.err
     assert (
         "::error title=9router-smoke%3A configuration error::input phase: 'staging' is not one of pre, post"
-        in printed.out
+        in step_log.out
     )
     assert outputs(github_env) == {
         "verdict": "error",
@@ -151,10 +202,18 @@ def test_a_configuration_error_exits_2_with_outputs_summary_and_an_annotation(
 
 
 def test_a_settings_error_names_the_action_input_not_the_flag(
-    github_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    github_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    step_log: StepLog,
 ) -> None:
     code = run_action(
-        monkeypatch, base_url="http://127.0.0.1:9", api_key="sk-x-0000", model="fake/fake-small", timeout="soon"
+        monkeypatch,
+        step_log,
+        base_url="http://127.0.0.1:9",
+        api_key="sk-x-0000",
+        model="fake/fake-small",
+        timeout="soon",
     )
     assert code == 2
     err = capsys.readouterr().err
@@ -164,16 +223,20 @@ def test_a_settings_error_names_the_action_input_not_the_flag(
 
 
 def test_a_healthy_router_passes_with_masks_first_and_every_output_written(
-    github_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], router_stack: Stack
+    github_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    router_stack: Stack,
+    step_log: StepLog,
 ) -> None:
     inputs = stack_inputs(router_stack)
-    code = run_action(monkeypatch, **inputs)
+    code = run_action(monkeypatch, step_log, **inputs)
     printed = capsys.readouterr()
-    assert code == 0, printed.out + printed.err
-    lines = printed.out.splitlines()
-    masks = [line for line in lines if line.startswith("::add-mask::")]
-    assert lines[: len(masks)] == masks, "::add-mask:: must come before any other line"
-    assert {m.removeprefix("::add-mask::") for m in masks} == {
+    assert code == 0, step_log.out + printed.err
+    lines = step_log.lines
+    masks = step_log.masks
+    assert all(line.startswith("::add-mask::") for line in lines[: len(masks)]), "masks must come first"
+    assert set(masks) == {
         router_stack.api_key,
         router_stack.password,
         "bypass-token-1234567",
@@ -195,7 +258,7 @@ def test_a_healthy_router_passes_with_masks_first_and_every_output_written(
     summary = (github_env / "file_commands" / "summary.md").read_text("utf-8")
     assert "PASS: safe to proceed" in summary
     secrets = [router_stack.api_key, router_stack.password, "bypass-token-1234567"]
-    after_masks = "\n".join(lines[len(masks) :]) + printed.err
+    after_masks = step_log.out + printed.err
     for path in [*workspace.rglob("*"), *(github_env / "file_commands").iterdir()]:
         if path.is_file():
             text = path.read_text("utf-8")
@@ -209,18 +272,19 @@ def test_a_broken_router_fails_with_error_annotations_and_the_blocking_checks_na
     capsys: pytest.CaptureFixture[str],
     fresh_stack: Callable[..., Stack],
     upstream: FakeUpstream,
+    step_log: StepLog,
 ) -> None:
     stack = fresh_stack()
     upstream.set_mode("500")
-    code = run_action(monkeypatch, **stack_inputs(stack))
+    code = run_action(monkeypatch, step_log, **stack_inputs(stack))
     printed = capsys.readouterr()
-    assert code == 1, printed.out + printed.err
+    assert code == 1, step_log.out + printed.err
     got = outputs(github_env)
     assert got["verdict"] == "fail"
     assert "chat-completion" in got["blocking-failures"].split(",")
     assert int(got["p0-failed"]) >= 1
     assert got["report"] == "9router-smoke/report.json" and got["rollback"] == "false"
-    errors = [line for line in printed.out.splitlines() if line.startswith("::error ")]
+    errors = [line for line in step_log.out.splitlines() if line.startswith("::error ")]
     assert any("chat-completion fail (P0%2C blocks the deploy)" in line for line in errors)
     assert len(errors) <= github.MAX_ANNOTATIONS
     summary = (github_env / "file_commands" / "summary.md").read_text("utf-8")
@@ -230,11 +294,15 @@ def test_a_broken_router_fails_with_error_annotations_and_the_blocking_checks_na
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="chown to another user needs root")
 def test_report_files_go_back_to_the_workspace_owner(
-    github_env: Path, monkeypatch: pytest.MonkeyPatch, router_stack: Stack, capsys: pytest.CaptureFixture[str]
+    github_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    router_stack: Stack,
+    capsys: pytest.CaptureFixture[str],
+    step_log: StepLog,
 ) -> None:
     workspace = github_env / "workspace"
     os.chown(workspace, 1001, 1001)
-    assert run_action(monkeypatch, **stack_inputs(router_stack), summary_path="out/summary.md") == 0
+    assert run_action(monkeypatch, step_log, **stack_inputs(router_stack), summary_path="out/summary.md") == 0
     created = [workspace / "9router-smoke", *(workspace / "9router-smoke").iterdir(), workspace / "out"]
     created += [workspace / "out" / "summary.md"]
     assert {(p.name, p.stat().st_uid) for p in created} == {(p.name, 1001) for p in created}
@@ -255,13 +323,14 @@ def test_a_sustained_failure_in_the_watch_sets_the_rollback_output(
     capsys: pytest.CaptureFixture[str],
     fresh_stack: Callable[..., Stack],
     upstream: FakeUpstream,
+    step_log: StepLog,
 ) -> None:
     stack = fresh_stack()
     upstream.set_mode("500")
     inputs = stack_inputs(stack)
-    code = run_action(monkeypatch, command="watch", duration="6s", interval="1s", sustain="2s", **inputs)
+    code = run_action(monkeypatch, step_log, command="watch", duration="6s", interval="1s", sustain="2s", **inputs)
     printed = capsys.readouterr()
-    assert code == 1, printed.out + printed.err
+    assert code == 1, step_log.out + printed.err
     got = outputs(github_env)
     assert (got["verdict"], got["rollback"]) == ("fail", "true")
     assert got["report"] == "9router-smoke/report.json"
@@ -271,7 +340,10 @@ def test_a_sustained_failure_in_the_watch_sets_the_rollback_output(
 
 
 def test_an_internal_error_exits_3_with_verdict_error_and_no_secret_in_the_summary(
-    github_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    github_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    step_log: StepLog,
 ) -> None:
     # A state the real server cannot cause: the gate itself crashes before any report exists.
     from smoke import app
@@ -282,7 +354,7 @@ def test_an_internal_error_exits_3_with_verdict_error_and_no_secret_in_the_summa
         raise RuntimeError(f"boom while holding {secret}")
 
     monkeypatch.setattr(app, "run_gate", crash)
-    code = run_action(monkeypatch, base_url="http://127.0.0.1:9", api_key=secret, model="fake/fake-small")
+    code = run_action(monkeypatch, step_log, base_url="http://127.0.0.1:9", api_key=secret, model="fake/fake-small")
     assert code == 3
     printed = capsys.readouterr()
     assert outputs(github_env)["verdict"] == "error"
@@ -290,4 +362,4 @@ def test_an_internal_error_exits_3_with_verdict_error_and_no_secret_in_the_summa
     assert "9router-smoke: internal error (exit 3)" in summary
     assert "RuntimeError: boom while holding ***" in summary
     assert secret not in summary and secret not in printed.err
-    assert "::error title=9router-smoke%3A internal error::" in printed.out
+    assert "::error title=9router-smoke%3A internal error::" in step_log.out

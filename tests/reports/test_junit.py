@@ -17,7 +17,6 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 from smoke import cli
 from smoke.model import CheckOutcome, Phase, Result, RunReport, Severity, Status
 from smoke.reports import junit
-from smoke.secrets import redact
 from tests.harness.router import Stack
 
 SCHEMA = xmlschema.XMLSchema(Path(__file__).resolve().parents[1] / "schemas" / "junit.xsd")
@@ -107,6 +106,5 @@ def test_the_junit_of_a_real_gate_run_is_valid_and_has_one_case_per_check(
     assert router_stack.api_key not in xml and router_stack.password not in xml
     cases = [case for suite in _read(xml, tmp_path) for case in suite]
     report = json.loads((tmp_path / "report.json").read_text())
-    assert [case.name for case in cases] == [check["id"] for check in report["checks"]]
-    assert all(case.time is not None and case.classname == "9router-smoke.pre" for case in cases)
-    assert redact(xml) == xml
+    assert [case.name for case in cases] == [check["id"] for check in report["checks"]], xml
+    assert all(case.time is not None and case.classname == "9router-smoke.pre" for case in cases), xml
