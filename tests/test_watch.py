@@ -182,10 +182,15 @@ def test_a_failure_that_recovers_inside_the_window_is_reported_and_does_not_roll
 
 
 def test_a_sustained_failure_signals_rollback_with_check_first_failing_time_and_evidence_and_stops_early(
-    fresh_stack: Callable[..., Stack], out_dir: Path
+    fresh_stack: Callable[..., Stack], out_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stack = fresh_stack()
     stack.admin.lock_connection(stack.conn_ids[0])
+    # As in a GitHub Action step: the `rollback` output must reach $GITHUB_OUTPUT.
+    outputs = tmp_path / "github_output"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "step_summary.md"))
     result = watch(out_dir, stack, "--duration", "30s", "--interval", "0.5s", "--sustain", "1.5s")
 
     assert result.exit_code == 1
@@ -207,6 +212,9 @@ def test_a_sustained_failure_signals_rollback_with_check_first_failing_time_and_
     assert f"**Paid chats spent:** {len(chats)}" in result.summary
     names = [case.get("name") for case in ET.fromstring(result.junit).iter("testcase")]
     assert len(names) == len(set(names)) and "rollback-signal" in names
+    assert "rollback<<" in outputs.read_text() and "\ntrue\n" in outputs.read_text()
+    everything = result.artifacts() + outputs.read_text() + (tmp_path / "step_summary.md").read_text()
+    assert stack.api_key not in everything and stack.password not in everything
 
 
 def test_one_dashboard_login_per_watch_and_later_rounds_recheck_its_cookie(
