@@ -14,7 +14,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import xmlschema
 import yaml
+from junitparser import JUnitXml
 
 import entrypoint
 from smoke.reports import github
@@ -24,6 +26,7 @@ from tests.reports.test_github import parse_outputs
 from tests.secret_scan import record
 
 ROOT = Path(__file__).resolve().parents[1]
+JUNIT_SCHEMA = xmlschema.XMLSchema(ROOT / "tests" / "schemas" / "junit.xsd")
 DECLARED = yaml.safe_load((ROOT / "action.yml").read_text("utf-8"))["inputs"]
 
 
@@ -337,6 +340,11 @@ def test_a_sustained_failure_in_the_watch_sets_the_rollback_output(
     summary = (github_env / "file_commands" / "summary.md").read_text("utf-8")
     assert "rollback" in summary.lower()
     assert stack.api_key not in summary
+    # The watch's JUnit is one a consumer accepts too: the project schema, unique names.
+    junit = github_env / "workspace" / got["junit"]
+    JUNIT_SCHEMA.validate(str(junit))
+    names = [case.name for suite in JUnitXml.fromfile(str(junit)) for case in suite]
+    assert names and len(names) == len(set(names))
 
 
 def test_an_internal_error_exits_3_with_verdict_error_and_no_secret_in_the_summary(
