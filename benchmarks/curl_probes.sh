@@ -39,6 +39,7 @@ check() {
   else
     echo "FAIL $1: response lacks $2"
     failed=1
+    return 1
   fi
 }
 
@@ -61,19 +62,25 @@ grep -q '"cloudEnabled":true' "$body" && cloud=true
 
 probe usage-snapshot 200 "$BASE_URL/api/usage/history"
 before=$(total_requests)
+chat_ok=false
 probe chat-completion 200 -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer $API_KEY" \
   -d "{\"model\":\"$MODEL\",\"messages\":[{\"role\":\"user\",\"content\":\"ping\"}],\"max_tokens\":32,\"stream\":false}" \
-  "$BASE_URL/v1/chat/completions" && check chat-completion '"choices":\[{'
+  "$BASE_URL/v1/chat/completions" && check chat-completion '"choices":\[{' && chat_ok=true
 
 # The usage row may land a moment after the chat answer: poll for up to 10 s, like the gate.
-moved=false
-for _ in $(seq 40); do
-  probe usage-pipeline 200 "$BASE_URL/api/usage/history" || break
-  after=$(total_requests)
-  if [[ -n $before && -n $after && $after -gt $before ]]; then moved=true; break; fi
-  sleep 0.25
-done
-if $moved; then echo "PASS usage-pipeline ($before -> $after)"; else echo "FAIL usage-pipeline: totalRequests stayed ${before:-?}"; failed=1; fi
+# 9router records only successful chats, so without one there is nothing to look for.
+if $chat_ok; then
+  moved=false
+  for _ in $(seq 40); do
+    probe usage-pipeline 200 "$BASE_URL/api/usage/history" || break
+    after=$(total_requests)
+    if [[ -n $before && -n $after && $after -gt $before ]]; then moved=true; break; fi
+    sleep 0.25
+  done
+  if $moved; then echo "PASS usage-pipeline ($before -> $after)"; else echo "FAIL usage-pipeline: totalRequests stayed ${before:-?}"; failed=1; fi
+else
+  echo "SKIP usage-pipeline (the chat did not succeed)"
+fi
 
 if $cloud; then
   probe cloud-sync 200 -X POST -H 'Content-Type: application/json' -d '{"action":"sync"}' "$BASE_URL/api/sync/cloud" &&
