@@ -100,7 +100,8 @@ class RunContext:
                 # A password was given but the login failed or never answered: say that, not "pass --password".
                 why = self.login_outcome or "the dashboard login did not succeed"
                 raise NeedsDashboardAuth(
-                    f"GET {path} needs a dashboard session and there is none: {why} (see dashboard-login)"
+                    f"needs the dashboard password: 9router requires login for {path}, and the login with "
+                    f"the given password failed ({why}; see dashboard-login)"
                 )
             reason = f" ({self.login_outcome})" if self.login_outcome else ""
             raise NeedsDashboardAuth(NEEDS_PASSWORD.format(endpoint=path) + reason)

@@ -40,12 +40,10 @@ class Runner:
         self.prepared = {c.id: threading.Event() for c in checks}
         self.durations: dict[str, int] = {}
         self.crashes: list[str] = []
-        self.started = False
         self.interrupted: str | None = None  # why the run ended early, for the reports
         self._stop = threading.Event()
 
     def run(self) -> list[CheckOutcome]:
-        self.started = True
         if self._stop.is_set():  # interrupted before the checks could start
             return [self._outcome(c) for c in self.checks]
         for check in self.checks:
@@ -175,7 +173,7 @@ def common_cause(outcomes: list[CheckOutcome]) -> str | None:
 
 
 class RunInterrupted(KeyboardInterrupt):
-    """A signal ended the run before the checks started, or a second signal ended it at once."""
+    """A signal before the run could report anything, or a second signal: end at once."""
 
     def __init__(self, signum: int) -> None:
         self.signum = signum
@@ -189,9 +187,10 @@ class RunInterrupted(KeyboardInterrupt):
 class Interrupts:
     """SIGINT/SIGTERM handling for one run (main thread only; elsewhere a no-op).
 
-    Before `watch(runner)` and the runner's start, a signal raises RunInterrupted at once (nothing
-    ran, nothing to report). While checks run, the first signal stops the runner so partial
-    reports get written; a second one raises RunInterrupted.
+    Before `watch(runner)` (e.g. during --wait-for-ready) a signal raises RunInterrupted at once:
+    no check ran, there is nothing to report. From then on the first signal stops the runner
+    (if it has not started, it starts none) so partial reports get written; a second signal
+    raises RunInterrupted.
     """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -224,7 +223,7 @@ class Interrupts:
         first = self.signum is None
         self.signum = signum
         runner = self._runner
-        if not first or runner is None or not runner.started:
+        if not first or runner is None:
             raise RunInterrupted(signum)
         # Stop from another thread: the main thread may hold an Event's lock at this very moment.
         reason = f"interrupted by {signal.Signals(signum).name}"

@@ -32,6 +32,9 @@ from tests.harness.router import (
 )
 from tests.harness.upstream import FakeUpstream
 
+# Every artifact of every test is scanned for the known secrets (tests/secret_scan.py).
+pytest_plugins = ("tests.secret_scan",)
+
 _REAL_ROUTER_FIXTURES = frozenset({"router_stack", "fresh_stack", "fresh_router"})
 
 
