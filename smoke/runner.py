@@ -22,7 +22,7 @@ from smoke.context import RunContext
 from smoke.errors import DeadlineExceeded, NeedsDashboardAuth, ProbeError
 from smoke.http import current_check
 from smoke.model import Check, CheckOutcome, Result, Status
-from smoke.secrets import redact
+from smoke.secrets import redact, safe_evidence
 
 # Probe failures that mean "we could not check", not "the target is broken".
 COULD_NOT_RUN = frozenset({"tls", "url"})
@@ -123,6 +123,7 @@ class Runner:
                 result = self._execute(check, prepared, prepare_error)
             finally:
                 busy_ms += int((time.monotonic() - began) * 1000)
+            result.evidence = safe_evidence(result.evidence)  # never a raw body or a key list
             attempts = self.ctx.client.attempts_for(check.id)
             result.attempts = attempts
             result.flaky = result.status is Status.PASS and attempts > 1

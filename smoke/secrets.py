@@ -125,6 +125,34 @@ class Redactor:
         return value
 
 
+def safe_evidence(evidence: dict[str, Any]) -> dict[str, Any]:
+    """A check's evidence as reports may keep it: raw bodies and answers holding keys are replaced.
+
+    Checks should keep only the fields they need; this is the backstop. Any credential inside is
+    registered first, so the check's message cannot print it either.
+    """
+    redactor.harvest(evidence)
+    return {key: _kept(value) for key, value in evidence.items()}
+
+
+def _kept(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes of a raw answer, not kept>"
+    if hasattr(value, "body") and hasattr(value, "status"):
+        return "<a raw HTTP answer, not kept>"
+    if isinstance(value, dict):
+        if "byApiKey" in value or _is_key_list(value.get("keys")):
+            return "<a 9router answer that holds API keys, not kept>"
+        return {k: _kept(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_kept(v) for v in value]
+    return value
+
+
+def _is_key_list(value: Any) -> bool:
+    return isinstance(value, list) and any(isinstance(v, dict) and "key" in v for v in value)
+
+
 def _credentials_in(data: Any) -> list[str]:
     """Credential strings in JSON-like data (iterative, and cheap: 10,000 connections take ~50 ms)."""
     found: list[str] = []

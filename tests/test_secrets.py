@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -154,3 +155,38 @@ def test_the_run_registers_every_configured_secret() -> None:
     assert sorted(settings.secrets()) == ["bypass-token-1", "dashboard-password-1", "sk-configured-key-1"]
     redactor.add_many(settings.secrets())
     assert redactor.redact("dashboard-password-1 bypass-token-1") == f"{MASK} {MASK}"
+
+
+def test_a_check_cannot_put_a_raw_body_or_a_key_list_into_its_evidence() -> None:
+    """The runner's backstop: whatever a check returns, reports get no raw answer and no key list,
+    and a key inside is masked in the check's own message too."""
+    from smoke.http import Response
+    from smoke.model import Check, Status
+    from smoke.runner import Runner
+
+    history = {"totalRequests": 2, "byApiKey": {"odd-shaped-key-42|fake-small|p": {"requests": 2}}}
+    raw = Response("GET", "/api/keys", 200, {}, b'{"keys":[{"key":"odd-shaped-key-43"}]}', 5)
+
+    def careless(ctx: RunContext) -> Result:
+        return Result.passed(
+            "saw odd-shaped-key-42",
+            history=history,
+            keys={"keys": [{"key": "odd-shaped-key-43", "isActive": True}]},
+            body=raw.body,
+            response=raw,
+            nested={"ok": [1, {"total": 2}]},
+        )
+
+    check = Check("careless", "A careless check", frozenset({Phase.PRE}), Severity.P1, "usage", careless)
+    settings = Settings(phase=Phase.PRE, base_url="http://127.0.0.1:1")
+    ctx = RunContext(settings, Client(settings.base_url))
+    [outcome] = Runner(ctx, [check], deadline=time.monotonic() + 30).run()
+    assert outcome.status is Status.PASS
+    assert outcome.result.evidence == {
+        "history": "<a 9router answer that holds API keys, not kept>",
+        "keys": "<a 9router answer that holds API keys, not kept>",
+        "body": "<38 bytes of a raw answer, not kept>",
+        "response": "<a raw HTTP answer, not kept>",
+        "nested": {"ok": [1, {"total": 2}]},
+    }
+    assert redactor.redact(outcome.result.message) == f"saw {MASK}"
