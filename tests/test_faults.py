@@ -18,7 +18,7 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ class Case:
     target: str = "proxy"  # proxy | closed | dns | tls | tls-plain | prefix | prefix-slash | prefix-missing
     attempts: int | None = None
     sent_once: tuple[str, str] | None = None  # a request that must have reached the server exactly once
-    extra: dict[str, Any] = field(default_factory=dict)
+    phase: str = "pre"  # "post": a full post-deploy run (routing, aliases, combos configured)
 
 
 WRONG_SHAPE_PROVIDERS = {"connections": [{"id": "a", "provider": "p"}, {"id": "b", "provider": "p", "isActive": "yes"}]}
@@ -148,6 +148,23 @@ CATALOGUE: dict[str, Case] = {
     "base URL missing the proxy's prefix": Case({}, "models-reachable", "fail",
                                                 ("GET /api/v1/models", "HTTP 404", "HTML page"),
                                                 target="prefix-missing"),
+    # --- post-deploy ----------------------------------------------------------------------
+    "post: healthy router behind the proxy": Case({}, "alias-combo", "pass", ("gate-fast",), exit_code=0,
+                                                   phase="post"),
+    "post: HTML instead of the usage log": Case({"/api/usage/logs": {"mode": "html"}}, "error-budget", "fail",
+                                                ("GET /api/usage/logs", "HTML page"), phase="post"),
+    "post: alias map of the wrong shape": Case({"/api/models/alias": {"mode": "body", "json_body": {"aliases": []}}},
+                                               "alias-combo", "fail", ("GET /api/models/alias", "aliases"),
+                                               phase="post"),
+    "post: combos redirect to another host": Case({"/api/combos": {"mode": "redirect",
+                                                                   "location": "{elsewhere}/api/combos"}},
+                                                  "alias-combo", "fail", ("GET /api/combos", "another host"),
+                                                  phase="post"),
+    "post: settings keep answering 503": Case({"/api/settings": {"mode": "status", "status": 503}}, "routing-config",
+                                              "fail", ("GET /api/settings", "HTTP 503"), attempts=3, phase="post"),
+    "post: truncated provider list": Case({PROVIDERS: {"mode": "body", "body": b'{"connections":[{"id":"a",'}},
+                                          "account-state", "fail", ("GET /api/providers", "invalid JSON"),
+                                          phase="post"),
 }  # fmt: skip
 
 
@@ -186,6 +203,15 @@ def gate_args(stack: Any, base_url: str) -> list[str]:
     ]  # fmt: skip
 
 
+def post_args(stack: Any) -> list[str]:
+    """A post-deploy run with every expectation given, so every post check runs."""
+    return [
+        "--phase", "post", "--fallback-strategy", "fill-first", "--sticky-limit", "3", "--combo-strategy", "fallback",
+        "--critical-aliases", f"{stack.alias}={stack.alias_target}",
+        "--critical-combos", f"{stack.combo}=fake/fake-large|fake/fake-small",
+    ]  # fmt: skip
+
+
 def assert_reports_written(result: GateResult) -> None:
     """All three reports exist and are valid, whatever happened."""
     assert schemas.problems("report", result.report) == []
@@ -219,6 +245,8 @@ def test_the_catalogue_case_ends_with_the_right_status_message_reports_and_exit_
             faults.set(path, **spec)
         base_url = _target(case.target, faults, request)
         args = [a.format(ca=tls_files.ca_cert) for a in case.args]
+        if case.phase == "post":
+            args += post_args(router_stack)
         result = run_gate(out_dir, *gate_args(router_stack, base_url), *args)
         sent = faults.requests()
 
