@@ -11,6 +11,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 from smoke import readiness, registry, schemas, verdict
@@ -51,6 +52,28 @@ def make_client(settings: Settings, deadline: float) -> Client:
         verify=verify,
         extra_headers=dict(settings.headers),
     )
+
+
+def report_paths(settings: Settings) -> dict[str, Path | None]:
+    """Where the report files go (None: not written), for write_all and the GitHub outputs."""
+    return {"report": settings.report, "junit": settings.junit, "summary": settings.summary}
+
+
+def request_rows(client: Client) -> list[dict[str, Any]]:
+    """The client's requests for the request audit, without the monotonic start time."""
+    return [{k: v for k, v in asdict(r).items() if k != "started"} for r in client.records]
+
+
+def publish_to_github(
+    report: RunReport, exit_code: int, paths: dict[str, Path | None], requests: list[dict[str, Any]], out: TextIO
+) -> list[str]:
+    """In GitHub Actions: step outputs, job summary, annotations and log groups (smoke/reports/github.py).
+    Returns one sentence per thing that failed; nothing outside Actions."""
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        return []
+    from smoke.reports import github
+
+    return github.publish(report, exit_code=exit_code, paths=paths, requests=requests, out=out)
 
 
 def run_gate(settings: Settings, out: TextIO | None = None) -> GateRun:
@@ -122,12 +145,9 @@ def _run(settings: Settings, out: TextIO | None, interrupts: Any) -> GateRun:
         report.notes.append("TLS certificates were not verified (--insecure): fine for a preview, never for production")
     report.verdict = verdict.decide(outcomes, settings.p1_scope)
     client.close()
-    requests = [{k: v for k, v in asdict(r).items() if k != "started"} for r in client.records]
-    problems = write_all(
-        report,
-        {"report": settings.report, "junit": settings.junit, "summary": settings.summary},
-        requests,
-    )
+    requests = request_rows(client)
+    paths = report_paths(settings)
+    problems = write_all(report, paths, requests)
     out.write(redact(console.render(report)) + "\n")
     for crash in runner.crashes:
         sys.stderr.write(crash)
@@ -136,10 +156,5 @@ def _run(settings: Settings, out: TextIO | None, interrupts: Any) -> GateRun:
         code = ExitCode.INTERNAL_ERROR
     if interrupts.exit_code is not None:
         code = ExitCode(interrupts.exit_code)  # the run was cut short: never report it as passed
-    if os.environ.get("GITHUB_ACTIONS") == "true":
-        # Step outputs, job summary, annotations and log groups (smoke/reports/github.py).
-        from smoke.reports import github
-
-        paths = {"report": settings.report, "junit": settings.junit, "summary": settings.summary}
-        problems += github.publish(report, exit_code=code, paths=paths, requests=requests, out=out)
+    problems += publish_to_github(report, code, paths, requests, out)
     return GateRun(report, code, requests, problems)
