@@ -4,10 +4,14 @@ not run, skipped = not run on purpose. Evidence goes to system-out. Callers reda
 
 from __future__ import annotations
 
+import re
+
 from junit_xml import TestCase, TestSuite, to_xml_report_string
 
 from smoke.model import RunReport, Status
 from smoke.reports.text import evidence_text, flags
+
+_UNTIMED_CASE = re.compile(r"<testcase (?![^>]*\btime=)")
 
 
 def render(run: RunReport) -> str:
@@ -39,7 +43,9 @@ def render(run: RunReport) -> str:
             "version": run.version or "unknown",
         },
     )
-    return to_xml_report_string([suite], prettyprint=True, encoding="utf-8")
+    xml = to_xml_report_string([suite], prettyprint=True, encoding="utf-8")
+    # junit-xml leaves `time` out when a check took 0 ms; GitLab and Jenkins want it on every case.
+    return _UNTIMED_CASE.sub('<testcase time="0.000000" ', xml)
 
 
 def _stdout(outcome) -> str:

@@ -74,3 +74,12 @@ def test_the_console_ends_with_the_verdict_line():
     assert lines[0] == "9router-smoke pre-deploy gate: http://router (9router 0.5.69)"
     assert lines[-1].startswith("FAIL: blocked by chat-completion, usage-pipeline")
     assert any("flaky: passed after 2 attempts" in line for line in lines)
+
+
+def test_every_junit_testcase_has_a_time_even_when_a_check_took_0_ms():
+    run = _run()
+    run.outcomes[0].duration_ms = 0
+    root = ET.fromstring(render_all(run)["junit"].encode())
+    times = [c.get("time") for c in root.iter("testcase")]
+    assert None not in times
+    assert times[0] == "0.000000"
