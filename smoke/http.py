@@ -189,13 +189,15 @@ class Client:
         headers: dict[str, str] | None = None,
         cookies: dict[str, str] | None = None,
         retry: bool = False,
+        timeout: float | None = None,
     ) -> Response:
+        """Send one request (retried only when `retry`); `timeout` overrides the client's for it."""
         attempts = self.retry.attempts if retry else 1
         attempt = 0
         while True:
             attempt += 1
             try:
-                response = self._send_once(method, path, json_body, headers, cookies, attempt)
+                response = self._send_once(method, path, json_body, headers, cookies, attempt, timeout)
             except ProbeError as exc:
                 if attempt < attempts and exc.kind in TRANSIENT_KINDS and self._can_wait(self._backoff(attempt)):
                     continue
@@ -228,13 +230,15 @@ class Client:
         headers: dict[str, str] | None,
         cookies: dict[str, str] | None,
         attempt: int,
+        timeout: float | None = None,
     ) -> Response:
         endpoint = f"{method} {path}"
         time_left = self._time_left()
         if time_left <= 0:
             raise DeadlineExceeded(f"{endpoint} was not sent: the run deadline had passed")
-        budget = min(self.timeout, time_left)
-        cut_by_deadline = budget < self.timeout
+        limit = timeout or self.timeout
+        budget = min(limit, time_left)
+        cut_by_deadline = budget < limit
         all_headers = {"Accept": "application/json", **self.extra_headers, **(headers or {})}
         started = time.monotonic()
         status: int | None = None

@@ -45,6 +45,9 @@ class Settings:
     summary: Path | None = None
     report: Path | None = None
     request_timeout: float = 10.0
+    # A chat waits on an LLM, and 9router itself retries a failing upstream 3 times 3 s apart:
+    # 10 s would cry wolf, so chats get their own, longer timeout.
+    chat_timeout: float = 30.0
     deadline: float = 300.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     max_inactive_share: float = 0.5
@@ -307,6 +310,7 @@ def build(given: dict[str, Given], *, known_checks: dict[str, Severity], known_s
         summary=path_of("summary"),
         report=path_of("report"),
         request_timeout=request_timeout,
+        chat_timeout=max(_number(timeouts.get("chat_seconds"), 30.0), request_timeout),
         deadline=deadline,
         retry=RetryPolicy(
             attempts=int(retries.get("attempts", 3)),

@@ -179,3 +179,18 @@ def test_secrets_never_reach_the_console_or_any_report(router_stack, out_dir):
     text = result.artifacts()
     assert router_stack.api_key not in text
     assert router_stack.password not in text
+
+
+def test_an_upstream_that_is_down_fails_the_chat_with_9routers_own_error_not_a_timeout(fresh_stack, out_dir):
+    # 9router retries a refused upstream three times, 3 s apart, before it answers 503: that must
+    # not be mistaken for a hanging router by a 10 s request timeout.
+    stack = fresh_stack()
+    stack.upstream.stop()
+    try:
+        result = run_gate(out_dir, *stack_args(stack), "--skip", "usage-pipeline")
+    finally:
+        stack.upstream.start()
+    chat = result.check("chat-completion")
+    assert chat["status"] == "fail"
+    assert chat["evidence"]["status"] == 503
+    assert "fetch failed" in chat["message"]

@@ -144,3 +144,10 @@ def test_secrets_lists_key_password_and_header_values():
     settings = _build(password=Given("pw-1234", "--password"), headers=Given(["X-Bypass=tok-5678"], "--header"))
     assert set(settings.secrets()) == {"sk-test-key-value", "pw-1234", "tok-5678"}
     assert settings.headers == {"X-Bypass": "tok-5678"}
+
+
+def test_chats_get_their_own_longer_timeout_never_below_the_request_timeout(tmp_path: Path):
+    assert _build().chat_timeout == 30.0
+    config = tmp_path / "smoke.yml"
+    config.write_text("timeouts: {request_seconds: 45, chat_seconds: 20}\n")
+    assert _build(config=Given(str(config), "--config")).chat_timeout == 45

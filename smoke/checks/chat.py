@@ -16,7 +16,10 @@ def chat_once(ctx: RunContext, model: str) -> tuple[Result, dict]:
         "stream": False,  # without it 9router answers SSE
     }
     response = ctx.client.post(
-        "/v1/chat/completions", payload, headers={"Authorization": f"Bearer {ctx.settings.api_key}"}
+        "/v1/chat/completions",
+        payload,
+        headers={"Authorization": f"Bearer {ctx.settings.api_key}"},
+        timeout=ctx.settings.chat_timeout,
     )
     evidence: dict = {"status": response.status, "latency_ms": response.elapsed_ms, "model": model}
     if response.status == 200:
