@@ -2,7 +2,7 @@
 bounded retries of transient reads, per-endpoint JSON Schema validation, and one plain sentence
 for every way a request can go wrong.
 
-Retry policy (docs/failure-modes.md): only idempotent reads (GET) are retried, only on a refused or
+Retry policy (README, "Retries that do not hide flakiness"): only idempotent reads (GET) are retried, only on a refused or
 broken connection or a 502/503/504, at most `RetryPolicy.attempts` tries, with exponential backoff
 and full jitter, honouring Retry-After up to `max_wait_seconds`, never past the run deadline. A
 POST (login, chat, sync) is sent once: a resent login counts towards 9router's lockout and a

@@ -5,7 +5,7 @@ written. The action's entry point uses the same pieces for runs that ended befor
 (exit 2 or 3). Every byte written here has passed through `smoke.secrets.redact`.
 
 The rules (delimiter form, 1 MiB summary, 10 annotations per level, chown) are in
-docs/action.md and /work/shared/reference/ci-conventions.md, section 3.
+the README (GitHub Action section) and the CI conventions reference, section 3.
 """
 
 from __future__ import annotations
