@@ -2,11 +2,11 @@
 bounded retries of transient reads, per-endpoint JSON Schema validation, and one plain sentence
 for every way a request can go wrong.
 
-Retry policy (README, "Retries that do not hide flakiness"): only idempotent reads (GET) are retried, only on a refused or
-broken connection or a 502/503/504, at most `RetryPolicy.attempts` tries, with exponential backoff
-and full jitter, honouring Retry-After up to `max_wait_seconds`, never past the run deadline. A
-POST (login, chat, sync) is sent once: a resent login counts towards 9router's lockout and a
-resent chat may be billed twice.
+Retry policy (README, "Retries that do not hide flakiness"): only idempotent reads (GET) are
+retried, only on a refused or broken connection or a 502/503/504, at most `RetryPolicy.attempts`
+tries, with exponential backoff and full jitter, honouring Retry-After up to `max_wait_seconds`,
+never past the run deadline. A POST (login, chat, sync) is sent once: a resent login counts
+towards 9router's lockout and a resent chat may be billed twice.
 """
 
 from __future__ import annotations
