@@ -339,16 +339,7 @@ def not_run(checks: list[Check], settings: Settings, readiness: Readiness) -> li
     for check in checks:
         skipped = settings.is_skipped(check.id)
         result = Result.skipped("skipped by configuration") if skipped else Result.errored(reason)
-        outcomes.append(
-            CheckOutcome(
-                id=check.id,
-                title=check.title,
-                severity=settings.severity_of(check.id, check.severity),
-                scope=settings.scope_of(check.id, check.scope),
-                result=result,
-                duration_ms=0,
-            )
-        )
+        outcomes.append(settings.outcome(check, result, 0))
     return outcomes
 
 

@@ -85,14 +85,7 @@ class Runner:
                 f"did not finish: {self.interrupted or 'the run ended early'}; no result for this check",
                 unfinished=True,
             )
-        return CheckOutcome(
-            id=check.id,
-            title=check.title,
-            severity=settings.severity_of(check.id, check.severity),
-            scope=settings.scope_of(check.id, check.scope),
-            result=result,
-            duration_ms=self.durations.get(check.id, 0),
-        )
+        return settings.outcome(check, result, self.durations.get(check.id, 0))
 
     def _wait_for(self, ids: list[str]) -> None:
         for check_id in ids:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from smoke import schemas
 from smoke.errors import UsageError
 from smoke.http import RetryPolicy
-from smoke.model import Phase, Severity
+from smoke.model import Check, CheckOutcome, Phase, Result, Severity
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,17 @@ class Settings:
 
     def scope_of(self, check_id: str, default: str) -> str:
         return self.overrides.get(check_id, {}).get("scope") or default
+
+    def outcome(self, check: Check, result: Result, duration_ms: int) -> CheckOutcome:
+        """A check's result with the severity and scope in force for this run (config overrides)."""
+        return CheckOutcome(
+            id=check.id,
+            title=check.title,
+            severity=self.severity_of(check.id, check.severity),
+            scope=self.scope_of(check.id, check.scope),
+            result=result,
+            duration_ms=duration_ms,
+        )
 
     def is_skipped(self, check_id: str) -> bool:
         return check_id in self.skip or bool(self.overrides.get(check_id, {}).get("skip"))

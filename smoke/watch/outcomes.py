@@ -71,16 +71,7 @@ def summarise(
             )
         else:
             result = Result.passed(f"passed all {len(ran)} rounds; last: {ran[-1].message}", **evidence)
-        outcomes.append(
-            CheckOutcome(
-                id=check.id,
-                title=check.title,
-                severity=settings.severity_of(check.id, check.severity),
-                scope=settings.scope_of(check.id, check.scope),
-                result=result,
-                duration_ms=sum(o.duration_ms for _, o in seen),
-            )
-        )
+        outcomes.append(settings.outcome(check, result, sum(o.duration_ms for _, o in seen)))
     outcomes.append(_rollback_outcome(rounds, rollback, sustain))
     return outcomes
 
