@@ -20,13 +20,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
 
 from smoke import schemas
 from smoke.errors import DeadlineExceeded, ProbeError
+from smoke.http_errors import redirect_error, seconds_text, transport_error
 from smoke.secrets import redactor
 
 # Which check a request belongs to, so flaky retries are attributed to the right result.
@@ -265,14 +265,16 @@ class Client:
                     elapsed_ms=_ms_since(started),
                 )
         except requests.RequestException as exc:
-            error = _probe_error(exc, endpoint, self.base_url, budget)
+            error = transport_error(exc, endpoint, self.base_url, budget)
             raise _deadline_instead(error, endpoint, cut_by_deadline) from None
         except ProbeError as exc:
             raise _deadline_instead(exc, endpoint, cut_by_deadline) from None
         finally:
             self._record(method, path, status, started, attempt)
         if 300 <= response.status < 400:
-            raise _redirect_error(response, self.base_url)
+            raise redirect_error(
+                response.endpoint, response.status, response.path, response.headers.get("location", ""), self.base_url
+            )
         return response
 
     def _read_capped(self, raw: requests.Response, endpoint: str, started: float, budget: float) -> bytes:
@@ -291,7 +293,7 @@ class Client:
             if time.monotonic() - started > budget:
                 raise ProbeError(
                     "timeout",
-                    f"{endpoint}: the answer was still arriving after {_secs(budget)} ({size} bytes so far); "
+                    f"{endpoint}: the answer was still arriving after {seconds_text(budget)} ({size} bytes so far); "
                     "the server sends too slowly; check it, or raise --timeout",
                     status=raw.status_code,
                 )
@@ -343,11 +345,6 @@ def _ms_since(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
-def _secs(seconds: float) -> str:
-    """`10s`, `1.5s`, `0.2s`: a timeout as a person would write it."""
-    return f"{seconds:.0f}s" if seconds >= 10 or seconds == int(seconds) else f"{seconds:.1f}s"
-
-
 def _mib(size: int) -> str:
     return f"{size / (1024 * 1024):.0f} MiB" if size >= 1024 * 1024 else f"{size} bytes"
 
@@ -364,7 +361,7 @@ def _chunks(raw: requests.Response, endpoint: str, budget: float) -> Iterator[by
     except urllib3.exceptions.ReadTimeoutError:
         raise ProbeError(
             "timeout",
-            f"{endpoint}: the answer stopped arriving for {_secs(budget)} after it had started; "
+            f"{endpoint}: the answer stopped arriving for {seconds_text(budget)} after it had started; "
             "the server is hanging mid-answer",
             status=raw.status_code,
         ) from None
@@ -387,114 +384,3 @@ def _deadline_instead(error: ProbeError, endpoint: str, cut_by_deadline: bool) -
     if cut_by_deadline and error.kind == "timeout":
         return DeadlineExceeded(f"{endpoint}: the run deadline passed while waiting for the answer")
     return error
-
-
-_DNS_FAILURE = (
-    "name or service not known",
-    "nodename nor servname",
-    "temporary failure in name resolution",
-    "failed to resolve",
-    "no address associated",
-    "getaddrinfo failed",
-    "name resolution",
-)
-_NOT_HTTP = ("badstatusline", "line too long", "got more than", "invalid http", "headerparsingerror")
-
-
-def _probe_error(exc: requests.RequestException, endpoint: str, base: str, budget: float) -> ProbeError:
-    """Map a requests exception to one plain sentence naming the endpoint and the fix."""
-    host = urlsplit(base).netloc
-    text = str(exc).lower()
-    if isinstance(exc, requests.exceptions.SSLError):
-        reason = _tls_reason(text)
-        if reason == "not-tls":
-            return ProbeError(
-                "tls",
-                f"{endpoint}: {host} does not speak TLS on this port; use http:// in --base-url, or the TLS port",
-            )
-        return ProbeError(
-            "tls",
-            f"{endpoint}: the TLS certificate of {host} could not be verified ({reason}); "
-            "pass --ca-bundle FILE for a private CA, or --insecure to skip verification",
-        )
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return ProbeError(
-            "timeout",
-            f"{endpoint}: no connection to {host} within {_secs(budget)}; "
-            "check the address, firewall and that 9router is running",
-        )
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        return ProbeError(
-            "timeout",
-            f"{endpoint}: {host} accepted the connection but sent no answer within "
-            f"{_secs(budget)}; the server is hanging or overloaded",
-        )
-    if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
-        return ProbeError("reset", f"{endpoint}: the connection broke while the answer was arriving")
-    if isinstance(exc, requests.exceptions.InvalidHeader):
-        return ProbeError("url", f"{endpoint}: a request header is not valid ({_first_line(exc)}); check --header")
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        if any(s in text for s in _DNS_FAILURE):
-            return ProbeError("dns", f"{endpoint}: the host name in {host} does not resolve; check --base-url")
-        if "refused" in text:
-            return ProbeError(
-                "refused",
-                f"{endpoint}: connection refused by {host}; is 9router running there and is --base-url right?",
-            )
-        if any(s in text for s in _NOT_HTTP):
-            return ProbeError(
-                "protocol",
-                f"{endpoint}: {host} answered something that is not HTTP; is --base-url the right port and scheme?",
-            )
-        if "reset" in text or "aborted" in text or "remote end closed" in text or "broken" in text:
-            return ProbeError("reset", f"{endpoint}: {host} closed the connection before answering")
-        return ProbeError("connect", f"{endpoint}: could not connect to {host} ({_first_line(exc)})")
-    if isinstance(
-        exc,
-        (
-            requests.exceptions.InvalidURL,
-            requests.exceptions.MissingSchema,
-            requests.exceptions.InvalidSchema,
-        ),
-    ):
-        return ProbeError("url", f"{endpoint}: the URL is not usable ({_first_line(exc)}); check --base-url")
-    return ProbeError("connect", f"{endpoint}: request failed ({_first_line(exc)})")
-
-
-def _redirect_error(response: Response, base: str) -> ProbeError:
-    """A 3xx is never followed: the key or cookie must not go wherever the Location points."""
-    location = response.headers.get("location", "")
-    here = urlsplit(base)
-    target = urlsplit(urljoin(base + response.path, location)) if location else None
-    if target is None:
-        where = "no Location at all"
-    elif target.netloc != here.netloc or target.scheme != here.scheme:
-        where = f"another host ({target.scheme}://{target.netloc})"
-    elif target.path == urlsplit(base + response.path).path:
-        where = f"{target.path} itself (a redirect loop)"
-    else:
-        where = target.path or "/"
-    return ProbeError(
-        "redirect",
-        f"{response.endpoint} answered a {response.status} redirect to {where}; the gate never "
-        "follows redirects (the key or cookie could leak); set --base-url to the final address",
-        status=response.status,
-    )
-
-
-def _tls_reason(text: str) -> str:
-    if "wrong version number" in text or "record layer failure" in text or "unknown protocol" in text:
-        return "not-tls"
-    if "self-signed" in text or "self signed" in text:
-        return "self-signed certificate"
-    if "unable to get local issuer" in text or "unknown ca" in text:
-        return "issued by an unknown CA"
-    if "hostname" in text or "doesn't match" in text or "mismatch" in text:
-        return "certificate does not match the host name"
-    if "expired" in text:
-        return "certificate expired"
-    return "verification failed"
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__

@@ -26,6 +26,8 @@ from smoke.secrets import redact, safe_evidence
 
 # Probe failures that mean "we could not check", not "the target is broken".
 COULD_NOT_RUN = frozenset({"tls", "url"})
+# How often the main thread looks for a stop requested by a signal handler.
+STOP_POLL_SECONDS = 0.05
 
 
 class Runner:
@@ -41,9 +43,13 @@ class Runner:
         self.durations: dict[str, int] = {}
         self.crashes: list[str] = []
         self.interrupted: str | None = None  # why the run ended early, for the reports
+        # Set by a signal handler, which must take no lock; the main thread acts on it (stop()).
+        self.stop_requested: str | None = None
         self._stop = threading.Event()
 
     def run(self) -> list[CheckOutcome]:
+        if self.stop_requested is not None:
+            self.stop(self.stop_requested)
         if self._stop.is_set():  # interrupted before the checks could start
             return [self._outcome(c) for c in self.checks]
         for check in self.checks:
@@ -58,11 +64,23 @@ class Runner:
         for thread in threads:
             thread.start()
         for check in self.checks:
-            self.done[check.id].wait(self.time_left())
+            self._wait_done(check.id)
+        if self.stop_requested is not None:
+            self.stop(self.stop_requested)
         if not self._stop.is_set() and not all(self.done[c].is_set() for c in self.selected):
             self.interrupted = f"the run deadline ({_duration(self.ctx.settings.deadline)}) passed"
         self._stop.set()  # a check finishing from now on is too late for the reports
         return [self._outcome(c) for c in self.checks]
+
+    def _wait_done(self, check_id: str) -> None:
+        """Wait for one check, until the deadline, waking up often enough to honour a signal."""
+        event = self.done[check_id]
+        while not event.wait(min(STOP_POLL_SECONDS, self.time_left())):
+            if self.stop_requested is not None:
+                self.stop(self.stop_requested)
+                return
+            if self.time_left() <= 0:
+                return
 
     def stop(self, reason: str = "interrupted") -> None:
         """Give up waiting (signal): unfinished checks are reported as errors, no new request starts."""
@@ -219,9 +237,10 @@ class Interrupts:
         runner = self._runner
         if not first or runner is None:
             raise RunInterrupted(signum)
-        # Stop from another thread: the main thread may hold an Event's lock at this very moment.
-        reason = f"interrupted by {signal.Signals(signum).name}"
-        threading.Thread(target=runner.stop, args=(reason,), name="interrupt", daemon=True).start()
+        # Take no lock here: the interrupted main thread may hold one (an Event's, or threading's
+        # own while it starts a thread), and waiting for it would hang the gate. The runner's wait
+        # loop sees the request within STOP_POLL_SECONDS and stops from the main thread.
+        runner.stop_requested = f"interrupted by {signal.Signals(signum).name}"
 
 
 def _duration(seconds: float) -> str:
