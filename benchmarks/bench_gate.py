@@ -550,7 +550,7 @@ def watch_mode(
     stack: Stack, ours_how: str, duration: str, interval: str, sustain: str, production_interval: str, scratch: Path
 ) -> dict[str, Any]:
     """Run `9router-smoke watch` once; CPU time and peak memory, projected to 10 minutes."""
-    from smoke.settings import parse_duration
+    from smoke.inputs import parse_duration
 
     prefix, label = our_command(ours_how)
     out = Path(tempfile.mkdtemp(prefix="watch-", dir=scratch))

@@ -7,8 +7,9 @@ import pytest
 
 from smoke import registry
 from smoke.errors import UsageError
+from smoke.inputs import parse_duration
 from smoke.model import Phase, Severity
-from smoke.settings import Given, build, parse_duration
+from smoke.settings import Given, build
 
 KNOWN = {c.id: c.severity for c in registry.all_checks()}
 SCOPES = registry.scopes()

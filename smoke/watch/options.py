@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from smoke.errors import UsageError
-from smoke.settings import parse_duration
+from smoke.inputs import parse_duration
 
 
 @dataclass(frozen=True)

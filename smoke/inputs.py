@@ -1,0 +1,137 @@
+"""Single input values, parsed and checked: durations, lists, URLs, scopes, header values, files.
+
+Each function returns the value, or says in one sentence what is wrong with it; `settings.build`
+collects the sentences so every problem is reported at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import ssl
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from smoke import schemas
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def parse_duration(text: str) -> float:
+    """`90`, `90s`, `1.5m`, `10m`, `1h`, `500ms` -> seconds. Raises ValueError otherwise."""
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ValueError(f"{text!r} is not a duration (examples: 30s, 10m, 1h)")
+    return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+
+
+def parse_list(text: str) -> list[str]:
+    """Comma or newline separated list, blanks dropped."""
+    return [part.strip() for part in re.split(r"[,\n]", text) if part.strip()]
+
+
+def load_config_file(path: Path, origin: str) -> tuple[dict[str, Any], list[str]]:
+    """Read and validate a YAML/JSON config file. Returns (data, located problems)."""
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        return {}, [f"{origin}: config file {path} does not exist"]
+    except (OSError, UnicodeDecodeError) as exc:
+        return {}, [f"{origin}: config file {path} cannot be read ({exc.__class__.__name__})"]
+    import yaml  # here, not at the top: a run without a config file does not pay for it (~20 ms)
+
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where is not None else ""
+        return {}, [f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}{line}"]
+    if data is None:
+        data = {}
+    found = [f"{path}: {p}" for p in schemas.problems("config", data)]
+    return (data if isinstance(data, dict) else {}), found
+
+
+def sendable(value: str) -> bool:
+    """Whether `value` can go in an HTTP header as it is: Latin-1, no control characters."""
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return not any((ord(c) < 32 and c != "\t") or ord(c) == 127 for c in value)
+
+
+def ca_bundle_problem(path: Path) -> str | None:
+    """Why `path` cannot verify TLS certificates (missing, unreadable, not PEM), or None."""
+    if not path.is_file():
+        return f"CA bundle {path} does not exist"
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        return f"CA bundle {path} is not a readable PEM file of certificates ({type(exc).__name__})"
+    return None
+
+
+def output_problem(path: Path, example: str) -> str | None:
+    """Why a report file could not be written at `path`, checked before any request is sent."""
+    if path.is_dir():
+        return f"{path} is a folder; give a file name (example: {path / example})"
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent  # missing folders are created, if the nearest existing one allows
+    if not parent.is_dir():
+        return f"cannot create {path}: {parent} is a file, not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return f"cannot write {path}: no permission in {parent}"
+    return None
+
+
+def without_userinfo(url: str) -> str:
+    """The URL with any `user:password@` removed, so an error message never shows a password."""
+    return re.sub(r"(?<=//)[^/@]*@", "", url, count=1)
+
+
+def check_base_url(raw: str) -> tuple[str, str | None]:
+    """Normalise the base URL (no trailing slash); say what is wrong with it, if anything."""
+    text = raw.strip()
+    parts = urlsplit(text)
+    shown = repr(without_userinfo(text))
+    if parts.scheme not in ("http", "https"):
+        return "", f"{shown} is not an http(s) URL (example: https://router.example.com)"
+    if not parts.hostname:
+        return "", f"{shown} has no host name (example: https://router.example.com)"
+    if parts.username or parts.password:
+        return "", "the URL must not carry a user or password; use --password for the dashboard"
+    if parts.query or parts.fragment:
+        return (
+            "",
+            f"the URL must not carry a query or fragment ({parts.scheme}://{parts.netloc}{parts.path})",
+        )
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return "", f"{shown} has an invalid port"
+    return text.rstrip("/"), None
+
+
+def parse_scope(value: Any, known: set[str]) -> tuple[str, set[str], str | None]:
+    items = value if isinstance(value, list) else parse_list(str(value))
+    lowered = [str(i).strip().lower() for i in items]
+    if lowered == ["all"]:
+        return "all", set(known), None
+    if lowered == ["none"] or not lowered:
+        return "none", set(), None
+    unknown = [i for i in lowered if i not in known]
+    if unknown:
+        return (
+            "",
+            set(),
+            (
+                f"unknown P1 scope {', '.join(map(repr, unknown))} "
+                f"(use all, none, or a list of: {', '.join(sorted(known))})"
+            ),
+        )
+    return ",".join(lowered), set(lowered), None
