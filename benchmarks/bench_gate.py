@@ -276,6 +276,20 @@ def newman_binary(install: bool) -> Path | None:
     return binary
 
 
+def gate_args(stack: Stack, out: Path) -> list[str]:
+    """The model and the three report files, as the GitHub Action writes them, for run and watch."""
+    return [
+        "--model",
+        stack.model,
+        "--junit",
+        str(out / "junit.xml"),
+        "--summary",
+        str(out / "summary.md"),
+        "--report",
+        str(out / "report.json"),
+    ]
+
+
 def contenders(stack: Stack, ours_how: str, newman: Path | None) -> tuple[list[Contender], str]:
     """The three ways of running the same probes, each reading the target from its own settings."""
     ours_prefix, ours_label = our_command(ours_how)
@@ -289,14 +303,7 @@ def contenders(stack: Stack, ours_how: str, newman: Path | None) -> tuple[list[C
             "pre",
             "--base-url",
             base_url,
-            "--model",
-            stack.model,
-            "--junit",
-            str(out / "junit.xml"),
-            "--summary",
-            str(out / "summary.md"),
-            "--report",
-            str(out / "report.json"),
+            *gate_args(stack, out),
         ]
 
     found = [Contender("ours", "9router-smoke", ours, python_env(secrets))]
@@ -565,14 +572,7 @@ def watch_mode(
         sustain,
         "--base-url",
         stack.base_url,
-        "--model",
-        stack.model,
-        "--junit",
-        str(out / "junit.xml"),
-        "--summary",
-        str(out / "summary.md"),
-        "--report",
-        str(out / "report.json"),
+        *gate_args(stack, out),
     ]
     env = python_env({"API_KEY": stack.api_key, "DASHBOARD_PASSWORD": stack.password})
     print(f"watch: {label} watch --duration {duration} --interval {interval} ...", flush=True)
