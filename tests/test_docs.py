@@ -224,15 +224,27 @@ def test_normalising_keeps_what_matters_and_drops_what_varies() -> None:
     assert not pattern_for(["a", "z"]).fullmatch("a\nb\nz\n")
 
 
-def test_every_relative_link_points_at_a_file() -> None:
-    link = re.compile(r"\]\((?!https?://|#|mailto:)([^)#\s]+)")
-    missing = []
+def anchors(path: Path) -> set[str]:
+    """GitHub's anchors for a page's headings: lower case, punctuation dropped, spaces to dashes."""
+    text = FENCE.sub("", path.read_text("utf-8"))
+    headings = re.findall(r"^#{1,6} (.+)$", text, re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def test_every_relative_link_points_at_a_file_and_heading() -> None:
+    link = re.compile(r"\]\((?!https?://|mailto:)([^)\s]*)\)")
+    broken = []
     for path in DOC_FILES:
-        for target in link.findall(path.read_text("utf-8")):
-            resolved = (path.parent / target).resolve()
-            if not resolved.exists() and Path(target).name not in PENDING_PAGES:
-                missing.append(f"{path.relative_to(ROOT)} -> {target}")
-    assert missing == []
+        for target in link.findall(FENCE.sub("", path.read_text("utf-8"))):
+            file_part, _, anchor = target.partition("#")
+            resolved = (path.parent / file_part).resolve() if file_part else path
+            if Path(file_part).name in PENDING_PAGES and not resolved.exists():
+                continue
+            if not resolved.exists():
+                broken.append(f"{path.relative_to(ROOT)} -> {target}: no such file")
+            elif anchor and resolved.suffix == ".md" and anchor not in anchors(resolved):
+                broken.append(f"{path.relative_to(ROOT)} -> {target}: no such heading")
+    assert broken == []
 
 
 @pytest.mark.parametrize("block", CONSOLE_BLOCKS, ids=lambda b: b.name)
