@@ -10,6 +10,7 @@ any number of lines, and `...` inside a line for any text.
 
 `<!-- docs-test: fresh -->` on the line before a block runs it on a server of its own (for
 examples that break or change the router); otherwise it uses the shared read-only server.
+`<!-- docs-test: config -->` before a ```yaml block validates it as a gate config file.
 
 Any other shell block (sh, bash, shell, or text with `$ ` lines) must be preceded by
 `<!-- not-run: WHY -->`: it needs something this machine has not got (a CI runner, a registry,
@@ -20,13 +21,17 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
+from smoke import cli
+from smoke.inputs import load_config_file
 from tests.harness.router import Stack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -222,6 +227,57 @@ def test_normalising_keeps_what_matters_and_drops_what_varies() -> None:
     assert normalise(shown) != normalise(real.replace("PASS", "FAIL"))
     assert pattern_for(["a", "...", "z ... end"]).fullmatch("a\nb\nc\nz any text end\n")
     assert not pattern_for(["a", "z"]).fullmatch("a\nb\nz\n")
+
+
+def test_config_examples_are_valid_config_files(tmp_path: Path) -> None:
+    configs = [b for b in ALL_BLOCKS if "config" in b.options]
+    assert len(configs) >= 2, "the config examples lost their <!-- docs-test: config --> marker"
+    for block in configs:
+        path = tmp_path / "smoke.yml"
+        path.write_text(block.body, "utf-8")
+        assert load_config_file(path, block.name)[1] == [], block.name
+
+
+def gate_commands(line: str) -> list[tuple[str, list[str]]]:
+    """[(run|watch, args)] for each `9router-smoke run|watch ...` in a shell line, up to an operator."""
+    lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True  # split on blanks and operators only, not on `:` or `,`
+    lexer.commenters = "#"
+    tokens, found = list(lexer), []
+    for i, token in enumerate(tokens[:-1]):
+        if token == "9router-smoke" and tokens[i + 1] in ("run", "watch"):
+            args = []
+            for arg in tokens[i + 2 :]:
+                if set(arg) <= set(";|&<>()"):
+                    break
+                args.append(arg)
+            found.append((tokens[i + 1], args))
+    return found
+
+
+def test_every_gate_command_line_in_a_shell_example_parses_with_the_real_cli() -> None:
+    seen = 0
+    for block in (b for b in ALL_BLOCKS if b.is_shell):
+        body = block.body.replace("\\\n", " ")  # join continued lines
+        lines = [c for c, _ in commands(body)] if block.runs else body.splitlines()
+        for line in lines:
+            for command, args in gate_commands(line.removeprefix("$ ")):
+                seen += 1
+                # click raises UsageError (unknown option, missing value) here; nothing is sent.
+                cli.cli.commands[command].make_context(f"9router-smoke {command}", args)
+    assert seen >= 10
+
+
+def test_github_steps_in_the_docs_give_only_inputs_the_action_has() -> None:
+    action = yaml.safe_load((ROOT / "action.yml").read_text("utf-8"))
+    steps = []
+    for block in (b for b in ALL_BLOCKS if b.lang == "yaml" and "uses: org/9router-smoke" in b.body):
+        data = yaml.safe_load(block.body)
+        jobs = data.get("jobs", {}).values() if isinstance(data, dict) else [{"steps": data}]
+        steps += [(block.name, s) for job in jobs for s in job["steps"] if "9router-smoke" in str(s.get("uses"))]
+    assert len(steps) >= 2
+    unknown = [(name, k) for name, step in steps for k in step.get("with", {}) if k not in action["inputs"]]
+    assert unknown == []
 
 
 def anchors(path: Path) -> set[str]:
