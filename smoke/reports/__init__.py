@@ -1,10 +1,17 @@
 """Report writers. `write_all` is the only place report files are written, and every byte it
 writes has passed through the redactor.
+
+Files are written to a temporary file in the same folder and renamed over the path: a path that
+is a symlink is replaced by the report, the file it pointed at is never written, and a reader
+never sees half a report.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +48,28 @@ def write_all(run: RunReport, paths: dict[str, Path | None], requests: list[dict
             continue
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(rendered[name], encoding="utf-8")
+            # A lone surrogate left in the text is written as a visible \\udXXX, never an exception.
+            replace_file(path, rendered[name].encode("utf-8", "backslashreplace"))
         except OSError as exc:
             problems.append(f"could not write the {name} file {path}: {exc.strerror or exc}")
     return problems
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Write `data` to a new file beside `path` and rename it over `path` (symlinks not followed)."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; a report is as readable as any file
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
