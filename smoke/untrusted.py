@@ -92,6 +92,11 @@ _ZWSP = "\u200b"
 _BLOCK_START = re.compile(r"^(\s*)([-+>=]|\d+[.)])")
 
 
+# Inside raw HTML GitHub reads no Markdown, but a blank line would end the block: entities keep
+# link and code syntax inert either way.
+_HTML_MARKDOWN = str.maketrans({"[": "&#91;", "]": "&#93;", "`": "&#96;", "*": "&#42;", "_": "&#95;"})
+
+
 def _inert_link(match: re.Match[str]) -> str:
     scheme, slashes, www, dot, at = match.groups()
     if scheme:
@@ -104,7 +109,8 @@ def _inert_link(match: re.Match[str]) -> str:
 def for_html(text: object) -> str:
     """Text inside raw HTML (a `<summary>` line): one line, entities escaped, no tag can open."""
     one_line = " ".join(visible(redact(str(text)), keep="\n\r\t").split())
-    return html.escape(one_line, quote=True)
+    escaped = html.escape(one_line, quote=True).translate(_HTML_MARKDOWN)
+    return _AUTOLINK.sub(_inert_link, escaped)
 
 
 def for_markdown(text: object) -> str:
