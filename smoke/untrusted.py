@@ -25,6 +25,7 @@ import io
 import math
 import re
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, TextIO
@@ -198,6 +199,7 @@ class ConsoleGuard(io.TextIOBase):
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
+        self._lock = threading.RLock()  # checks run in threads; a line must not mix two writers' state
         self._pending = ""
         self._line_started = False  # part of the current line was already written by flush()
 
@@ -205,12 +207,13 @@ class ConsoleGuard(io.TextIOBase):
         if not isinstance(text, str):
             # Like a real text stream: click probes with write(b"") to tell text from binary.
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-        data = self._pending + text
-        tail = "\r" if data.endswith("\r") else ""  # maybe the first half of "\r\n": wait for the next write
-        parts = _LINE_BREAK.split(data[: len(data) - len(tail)])
-        self._pending = parts.pop() + tail
-        if parts:
-            self.stream.write("".join(self._safe(line) + "\n" for line in parts))
+        with self._lock:
+            data = self._pending + text
+            tail = "\r" if data.endswith("\r") else ""  # maybe the first half of "\r\n": wait for the next write
+            parts = _LINE_BREAK.split(data[: len(data) - len(tail)])
+            self._pending = parts.pop() + tail
+            if parts:
+                self.stream.write("".join(self._safe(line) + "\n" for line in parts))
         return len(text)
 
     def _safe(self, piece: str) -> str:
@@ -228,32 +231,35 @@ class ConsoleGuard(io.TextIOBase):
         return min(2, len(pending) - len(pending.rstrip("#")))
 
     def flush(self) -> None:
-        pending = self._pending
-        if pending.endswith("\r"):
-            self.stream.write(self._safe(pending[:-1]) + "\n")
-            self._pending = ""
-        else:
-            cut = len(pending) - self._held(pending)
-            if cut > 0:
-                self.stream.write(self._safe(pending[:cut]))
-                self._line_started = True
-                self._pending = pending[cut:]
-        self.stream.flush()
+        with self._lock:
+            pending = self._pending
+            if pending.endswith("\r"):
+                self.stream.write(self._safe(pending[:-1]) + "\n")
+                self._pending = ""
+            else:
+                cut = len(pending) - self._held(pending)
+                if cut > 0:
+                    self.stream.write(self._safe(pending[:cut]))
+                    self._line_started = True
+                    self._pending = pending[cut:]
+            self.stream.flush()
 
     def write_trusted(self, text: str) -> None:
         """The gate's own workflow commands, written as they are, each at a line start."""
-        if self._pending or self._line_started:
-            self.stream.write(self._safe(self._pending.rstrip("\r")) + "\n")
-            self._pending = ""
-        self.stream.write(text)
-        self.stream.flush()
+        with self._lock:
+            if self._pending or self._line_started:
+                self.stream.write(self._safe(self._pending.rstrip("\r")) + "\n")
+                self._pending = ""
+            self.stream.write(text)
+            self.stream.flush()
 
     def close_line(self) -> None:
         """Write out what is held (when the guard is taken down)."""
-        if self._pending:
-            self.stream.write(self._safe(self._pending.rstrip("\r")) + "\n")
-            self._pending = ""
-        self.stream.flush()
+        with self._lock:
+            if self._pending:
+                self.stream.write(self._safe(self._pending.rstrip("\r")) + "\n")
+                self._pending = ""
+            self.stream.flush()
 
     def isatty(self) -> bool:
         return bool(getattr(self.stream, "isatty", lambda: False)())
