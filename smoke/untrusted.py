@@ -85,9 +85,10 @@ def for_console_block(text: object) -> str:
 
 # Markdown punctuation that can start emphasis, code, links, images, tables or strikethrough.
 _MD_PUNCT = re.compile(r"([\\`*_\[\]{}|~!#])")
-# GitHub turns bare URLs, `www.` names, @mentions and #123 references into links or pings; a
-# zero-width space after the trigger keeps the text readable and inert.
-_AUTOLINK = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*:)(//)|\b(www)(\.)|(@)(?=[A-Za-z0-9])")
+# GitHub pings a user or a team for @name, also in a PR comment made from the summary: a zero-width
+# space after the @ keeps the text readable and pings nobody. Bare URLs are left as they are: a
+# link whose text is its target hides nothing, and the URL stays copyable.
+_MENTION = re.compile(r"@(?=[A-Za-z0-9])")
 _ZWSP = "\u200b"
 # A line that starts with one of these would open a block (list, quote, heading, rule).
 _BLOCK_START = re.compile(r"^(\s*)([-+>=]|\d+[.)])")
@@ -98,20 +99,11 @@ _BLOCK_START = re.compile(r"^(\s*)([-+>=]|\d+[.)])")
 _HTML_MARKDOWN = str.maketrans({"[": "&#91;", "]": "&#93;", "`": "&#96;", "*": "&#42;", "_": "&#95;"})
 
 
-def _inert_link(match: re.Match[str]) -> str:
-    scheme, slashes, www, dot, at = match.groups()
-    if scheme:
-        return f"{scheme}{_ZWSP}{slashes}"
-    if www:
-        return f"{www}{_ZWSP}{dot}"
-    return f"{at}{_ZWSP}"
-
-
 def for_html(text: object) -> str:
     """Text inside raw HTML (a `<summary>` line): one line, entities escaped, no tag can open."""
     one_line = " ".join(visible(redact(str(text)), keep="\n\r\t").split())
     escaped = html.escape(one_line, quote=True).translate(_HTML_MARKDOWN)
-    return _AUTOLINK.sub(_inert_link, escaped)
+    return _MENTION.sub("@" + _ZWSP, escaped)
 
 
 def for_markdown(text: object) -> str:
@@ -120,7 +112,7 @@ def for_markdown(text: object) -> str:
     one_line = " ".join(visible(redact(str(text)), keep="\n\r\t").split())
     escaped = html.escape(one_line, quote=False)
     escaped = _MD_PUNCT.sub(r"\\\1", escaped)
-    escaped = _AUTOLINK.sub(_inert_link, escaped)
+    escaped = _MENTION.sub("@" + _ZWSP, escaped)
     return _BLOCK_START.sub(r"\1\\\2", escaped)
 
 
