@@ -40,16 +40,23 @@ def render_all(
 
 
 def write_all(run: RunReport, paths: dict[str, Path | None], requests: list[dict[str, Any]] | None = None) -> list[str]:
-    """Write the requested formats. Returns one sentence per file that could not be written."""
-    rendered = render_all(run, requests, tuple(name for name, path in paths.items() if path is not None))
+    """Write the requested formats. Returns one sentence per file that could not be written.
+
+    Each format is rendered on its own: one that cannot be rendered is reported, the others are
+    still written."""
     problems = []
     for name, path in paths.items():
         if path is None:
             continue
         try:
+            text = render_all(run, requests, (name,))[name]
+        except Exception as exc:  # a bug in one renderer must not cost the other reports
+            problems.append(f"could not render the {name} file {path}: {type(exc).__name__}: {exc}"[:300])
+            continue
+        try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            # A lone surrogate left in the text is written as a visible \\udXXX, never an exception.
-            replace_file(path, rendered[name].encode("utf-8", "backslashreplace"))
+            # A lone surrogate left in the text is written as a visible \udXXX, never an exception.
+            replace_file(path, text.encode("utf-8", "backslashreplace"))
         except OSError as exc:
             problems.append(f"could not write the {name} file {path}: {exc.strerror or exc}")
     return problems

@@ -166,3 +166,16 @@ def test_write_all_replaces_a_symlink_instead_of_writing_through_it(tmp_path):
     os.umask(mask)
     assert link.stat().st_mode & 0o777 == 0o666 & ~mask
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json", "s.md", "target.txt"]
+
+
+def test_a_format_that_cannot_be_rendered_is_reported_and_the_others_are_written(tmp_path, monkeypatch):
+    from smoke.reports import junit, write_all
+
+    def broken(run):
+        raise RuntimeError("renderer bug")
+
+    monkeypatch.setattr(junit, "render", broken)
+    paths = {"report": tmp_path / "r.json", "junit": tmp_path / "j.xml", "summary": tmp_path / "s.md"}
+    problems = write_all(_run(), paths)
+    assert problems == [f"could not render the junit file {paths['junit']}: RuntimeError: renderer bug"]
+    assert paths["report"].is_file() and paths["summary"].is_file() and not paths["junit"].exists()
