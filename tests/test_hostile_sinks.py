@@ -286,6 +286,26 @@ def test_a_real_9router_behind_a_hostile_proxy_gives_a_plain_failed_gate(
     assert_markdown_inert((github_env / "file_commands" / "summary.md").read_text("utf-8"), "step summary")
 
 
+def test_the_watch_prints_no_command_and_its_summary_section_stays_text(
+    hostile: Callable[[], FakeRouter], tmp_path: Path
+):
+    with hostile() as router:
+        result = run_gate(
+            tmp_path,
+            *["--base-url", router.base_url, "--api-key", KEY, "--model", "fake/fake-small", "--password", PASSWORD],
+            *["--duration", "2s", "--interval", "1s", "--sustain", "1s"],
+            command="watch",
+        )
+    assert result.exit_code == 1, result.stderr
+    assert_console_inert(result.stdout, "stdout", own_commands=False)
+    assert_console_inert(result.stderr, "stderr", own_commands=False)
+    assert "ROLLBACK: rollback=true check=chat-completion" in result.stdout
+    assert_markdown_inert(result.summary, "watch summary")
+    assert "### 🛑 Watch: ROLLBACK" in result.summary
+    JUNIT_SCHEMA.validate(str(tmp_path / "junit.xml"))
+    assert schemas.problems("report", result.report) == []
+
+
 # ---- report paths that are symlinks -----------------------------------------------------------
 
 
