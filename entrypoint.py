@@ -23,7 +23,8 @@ import click
 from smoke import cli
 from smoke.exitcodes import ExitCode
 from smoke.reports import github
-from smoke.secrets import redact, redactor
+from smoke.secrets import redactor
+from smoke.untrusted import for_console, for_markdown, guard_console, write_trusted
 
 # Inputs whose name is not the option's (click parameter name -> input name).
 INPUT_NAMES = {
@@ -182,7 +183,7 @@ def _finish_without_publish(code: int, problems: list[str], paths: dict[str, Pat
     try:
         github.write_outputs(outputs)
     except (OSError, github.OutputError) as exc:
-        sys.stderr.write(f"9router-smoke: could not write the step outputs: {redact(str(exc))}\n")
+        sys.stderr.write(f"9router-smoke: could not write the step outputs: {for_console(str(exc))}\n")
     if outputs["verdict"] != "error":
         # A command that wrote its own reports but did not publish: the summary file, if any.
         summary = paths["summary"]
@@ -191,20 +192,20 @@ def _finish_without_publish(code: int, problems: list[str], paths: dict[str, Pat
         what = {ExitCode.USAGE_ERROR: "configuration error", ExitCode.INTERRUPTED: "interrupted"}.get(
             code, "internal error"
         )
-        lines = "\n".join(f"- {redact(p)}" for p in problems) or "- (no detail: see the step log)"
+        lines = "\n".join(f"- {for_markdown(p)}" for p in problems) or "- (no detail: see the step log)"
         text = (
             f"## ⚠️ 9router-smoke: {what} (exit {code})\n\n"
             "The gate did not judge the target: nothing below is a verdict on the deploy.\n\n"
             f"{lines}\n"
         )
         for problem in problems[: github.MAX_ANNOTATIONS]:
-            out.write(github.command("error", problem, title=f"9router-smoke: {what}") + "\n")
+            write_trusted(out, github.command("error", problem, title=f"9router-smoke: {what}") + "\n")
     try:
         github.append_summary(text)
     except OSError as exc:
         sys.stderr.write(f"9router-smoke: could not write the job summary: {exc.strerror or exc}\n")
     for problem in github.give_back(paths.values()):
-        sys.stderr.write(f"9router-smoke: {redact(problem)}\n")
+        sys.stderr.write(f"9router-smoke: {for_console(problem)}\n")
     out.flush()
 
 
@@ -218,7 +219,15 @@ def _problem_lines(captured: str) -> list[str]:
 
 
 def main(environ: Mapping[str, str] | None = None, out: TextIO | None = None) -> int:
-    """Run the action; return the exit code (0 pass, 1 gate failed, 2 usage, 3 internal, 130)."""
+    """Run the action; return the exit code (0 pass, 1 gate failed, 2 usage, 3 internal, 130).
+
+    stdout and stderr are behind the console guard (smoke/untrusted.py) from the first line: only
+    the gate's own workflow commands reach the runner as commands."""
+    with guard_console():
+        return _main(environ, out)
+
+
+def _main(environ: Mapping[str, str] | None, out: TextIO | None) -> int:
     environ = os.environ if environ is None else environ
     out = out or sys.stdout
     # First of all: nothing may be printed before the runner knows what to mask.
@@ -231,7 +240,7 @@ def main(environ: Mapping[str, str] | None = None, out: TextIO | None = None) ->
     argv, labels, problems = build_argv(environ)
     if problems:
         head = "configuration error" if len(problems) == 1 else f"{len(problems)} configuration errors"
-        sys.stderr.write(f"9router-smoke: {head}:\n" + "".join(f"  - {redact(p)}\n" for p in problems))
+        sys.stderr.write(f"9router-smoke: {head}:\n" + "".join(f"  - {for_console(p)}\n" for p in problems))
         sys.stderr.flush()
         _finish_without_publish(ExitCode.USAGE_ERROR, problems, paths, out)
         return ExitCode.USAGE_ERROR

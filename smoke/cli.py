@@ -17,7 +17,7 @@ from click.core import ParameterSource
 
 from smoke.errors import UsageError
 from smoke.exitcodes import ExitCode
-from smoke.secrets import redact
+from smoke.untrusted import for_console, for_console_block, guard_console
 
 # The checklist's variable names are the environment fallbacks.
 ENV_FALLBACKS = {
@@ -146,7 +146,7 @@ def run_command(ctx: click.Context, show_traceback: bool, **values: Any) -> None
     resolved = _settings(ctx, values)
     outcome = app.run_gate(resolved)
     for problem in outcome.problems:
-        click.echo(f"9router-smoke: {redact(problem)}", err=True)
+        click.echo(f"9router-smoke: {for_console(problem)}", err=True)
     ctx.exit(int(outcome.exit_code))
 
 
@@ -199,7 +199,7 @@ def watch_command(
     )
     outcome = watch.run_watch(resolved, options)
     for problem in outcome.problems:
-        click.echo(f"9router-smoke: {redact(problem)}", err=True)
+        click.echo(f"9router-smoke: {for_console(problem)}", err=True)
     ctx.exit(int(outcome.exit_code))
 
 
@@ -269,7 +269,15 @@ def _interrupted(exc: BaseException) -> int:
 
 
 def main(argv: Sequence[str] | None = None, *, origin_labels: dict[str, str] | None = None) -> int:
-    """Run the CLI and turn every way it can end into an exit code and at most a few lines."""
+    """Run the CLI and turn every way it can end into an exit code and at most a few lines.
+
+    stdout and stderr are behind a console guard throughout (smoke/untrusted.py): no line the run
+    prints can start a GitHub workflow command unless it is one of the gate's own."""
+    with guard_console():
+        return _main(argv, origin_labels)
+
+
+def _main(argv: Sequence[str] | None, origin_labels: dict[str, str] | None) -> int:
     _origin_labels.clear()
     _origin_labels.update(origin_labels or {})
     args = list(sys.argv[1:] if argv is None else argv)
@@ -281,7 +289,7 @@ def main(argv: Sequence[str] | None = None, *, origin_labels: dict[str, str] | N
         head = "configuration error" if len(lines) == 1 else f"{len(lines)} configuration errors"
         click.echo(f"9router-smoke: {head}:", err=True)
         for line in lines:
-            click.echo(f"  - {redact(line)}", err=True)
+            click.echo(f"  - {for_console(line)}", err=True)
         return ExitCode.USAGE_ERROR
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
@@ -292,12 +300,12 @@ def main(argv: Sequence[str] | None = None, *, origin_labels: dict[str, str] | N
         return _interrupted(exc)
     except Exception as exc:
         click.echo(
-            f"9router-smoke: internal error ({type(exc).__name__}: {redact(str(exc))[:300]}); "
+            f"9router-smoke: internal error ({type(exc).__name__}: {for_console(str(exc)[:300])}); "
             "rerun with --traceback and report it",
             err=True,
         )
         if show_traceback:
-            click.echo(redact(traceback.format_exc()), err=True)
+            click.echo(for_console_block(traceback.format_exc()), err=True)
         return ExitCode.INTERNAL_ERROR
     return int(code) if isinstance(code, int) else ExitCode.PASSED
 

@@ -10,12 +10,21 @@ import json
 import os
 import re
 import ssl
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from smoke import schemas
 
+# What str.splitlines() and the GitHub runner treat as a line end, plus the other controls that
+# move the cursor: none of them belongs in a one-line value.
+_LINE_BREAKS = re.compile("[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+# Inputs that are lists: a newline separates items there (multi-line action inputs), anything
+# else that breaks a line is refused. Headers are checked where they are parsed.
+LIST_INPUTS = frozenset({"critical_providers", "skip", "p1_scope", "critical_aliases", "critical_combos"})
+_CHECKED_ELSEWHERE = frozenset({"headers", "base_url", "model"})
+_SECRET_INPUTS = frozenset({"api_key", "password"})
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
@@ -94,9 +103,37 @@ def without_userinfo(url: str) -> str:
     return re.sub(r"(?<=//)[^/@]*@", "", url, count=1)
 
 
+def one_line_problem(value: str, *, is_list: bool = False, secret: bool = False) -> str | None:
+    """Why `value` cannot be used as a one-line input (a line break could forge log lines,
+    workflow commands or outputs), or None. The value itself is never repeated."""
+    text = value.replace("\r\n", "\n") if is_list else value
+    found = _LINE_BREAKS.search(text.replace("\n", " ") if is_list else text)
+    if found is None:
+        return None
+    shown = "" if secret else f" ({repr(found.group())[1:-1]} at character {found.start() + 1})"
+    if is_list:
+        return f"contains a line break other than a newline{shown}; separate items with commas or newlines"
+    return f"contains a line break{shown}; give it on one line"
+
+
+def line_break_problems(given: Mapping[str, Any]) -> list[str]:
+    """One sentence per text input (a settings.Given: .value, .origin) that holds a line break."""
+    problems = []
+    for name, g in given.items():
+        if name in _CHECKED_ELSEWHERE or not isinstance(g.value, str):
+            continue
+        problem = one_line_problem(g.value, is_list=name in LIST_INPUTS, secret=name in _SECRET_INPUTS)
+        if problem is not None:
+            problems.append(f"{g.origin}: {problem}")
+    return problems
+
+
 def check_base_url(raw: str) -> tuple[str, str | None]:
     """Normalise the base URL (no trailing slash); say what is wrong with it, if anything."""
     text = raw.strip()
+    if (problem := one_line_problem(text)) is not None:
+        # urlsplit drops tabs and newlines silently; the raw text would then reach every report.
+        return "", f"the URL {problem}"
     parts = urlsplit(text)
     shown = repr(without_userinfo(text))
     if parts.scheme not in ("http", "https"):

@@ -16,6 +16,7 @@ from smoke.http import RetryPolicy
 from smoke.inputs import (
     ca_bundle_problem,
     check_base_url,
+    line_break_problems,
     load_config_file,
     output_problem,
     parse_duration,
@@ -108,7 +109,7 @@ class Settings:
 
 def build(given: dict[str, Given], *, known_checks: dict[str, Severity], known_scopes: set[str]) -> Settings:
     """Merge, validate and freeze. Raises UsageError listing every problem."""
-    problems: list[str] = []
+    problems: list[str] = line_break_problems(given)  # before anything can echo such a value
     config: dict[str, Any] = {}
     config_path: Path | None = None
     if "config" in given:

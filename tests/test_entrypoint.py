@@ -368,6 +368,6 @@ def test_an_internal_error_exits_3_with_verdict_error_and_no_secret_in_the_summa
     assert outputs(github_env)["verdict"] == "error"
     summary = (github_env / "file_commands" / "summary.md").read_text("utf-8")
     assert "9router-smoke: internal error (exit 3)" in summary
-    assert "RuntimeError: boom while holding ***" in summary
+    assert "RuntimeError: boom while holding \\*\\*\\*" in summary  # the mask, Markdown-escaped
     assert secret not in summary and secret not in printed.err
     assert "::error title=9router-smoke%3A internal error::" in step_log.out

@@ -1,10 +1,17 @@
 """Report writers. `write_all` is the only place report files are written, and every byte it
 writes has passed through the redactor.
+
+Files are written to a temporary file in the same folder and renamed over the path: a path that
+is a symlink is replaced by the report, the file it pointed at is never written, and a reader
+never sees half a report.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -33,15 +40,43 @@ def render_all(
 
 
 def write_all(run: RunReport, paths: dict[str, Path | None], requests: list[dict[str, Any]] | None = None) -> list[str]:
-    """Write the requested formats. Returns one sentence per file that could not be written."""
-    rendered = render_all(run, requests, tuple(name for name, path in paths.items() if path is not None))
+    """Write the requested formats. Returns one sentence per file that could not be written.
+
+    Each format is rendered on its own: one that cannot be rendered is reported, the others are
+    still written."""
     problems = []
     for name, path in paths.items():
         if path is None:
             continue
         try:
+            text = render_all(run, requests, (name,))[name]
+        except Exception as exc:  # a bug in one renderer must not cost the other reports
+            problems.append(f"could not render the {name} file {path}: {type(exc).__name__}: {exc}"[:300])
+            continue
+        try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(rendered[name], encoding="utf-8")
+            # A lone surrogate left in the text is written as a visible \udXXX, never an exception.
+            replace_file(path, text.encode("utf-8", "backslashreplace"))
         except OSError as exc:
             problems.append(f"could not write the {name} file {path}: {exc.strerror or exc}")
     return problems
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Write `data` to a new file beside `path` and rename it over `path` (symlinks not followed)."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; a report is as readable as any file
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

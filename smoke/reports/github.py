@@ -4,6 +4,10 @@
 written. The action's entry point uses the same pieces for runs that ended before a report existed
 (exit 2 or 3). Every byte written here has passed through `smoke.secrets.redact`.
 
+The gate's own workflow commands (masks, annotations, groups, stop-commands) are the only lines
+written with `untrusted.write_trusted`; everything else goes through the console guard, and server
+text in a command's message is shown inert (no control character, no `##[`).
+
 The rules (delimiter form, 1 MiB summary, 10 annotations per level, chown) are in
 the README (GitHub Action section) and the CI conventions reference, section 3.
 """
@@ -22,6 +26,7 @@ from smoke.model import RunReport
 from smoke.reports import json_report, summary
 from smoke.reports.text import STATUS_LABEL, evidence_text, flags
 from smoke.secrets import redact
+from smoke.untrusted import for_console_block, visible, write_trusted
 
 OUTPUT_NAMES = ("verdict", "blocking-failures", "p0-failed", "p1-failed", "report", "junit", "rollback")
 # GitHub shows 10 annotations per level per step; the rest are in the summary and the JUnit.
@@ -48,10 +53,16 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+def _inert(text: str) -> str:
+    """Text for a command's message or property: redacted, control characters shown escaped (line
+    breaks kept: escape_data encodes them), no `##[` the runner could read as a second command."""
+    return visible(redact(str(text)), keep="\n\r\t").replace("##[", "##\\[")
+
+
 def command(name: str, message: str, **properties: str) -> str:
     """One `::name prop=value::message` line, redacted and escaped."""
-    props = ",".join(f"{key}={escape_property(redact(value))}" for key, value in properties.items() if value)
-    return f"::{name}{' ' + props if props else ''}::{escape_data(redact(message))}"
+    props = ",".join(f"{key}={escape_property(_inert(value))}" for key, value in properties.items() if value)
+    return f"::{name}{' ' + props if props else ''}::{escape_data(_inert(message))}"
 
 
 def mask(values: Iterable[str], out: TextIO | None = None) -> None:
@@ -61,7 +72,7 @@ def mask(values: Iterable[str], out: TextIO | None = None) -> None:
         for line in str(value).splitlines():
             if line.strip():
                 # Not redacted: the runner must see the real value to mask it.
-                out.write(f"::add-mask::{escape_data(line.strip())}\n")
+                write_trusted(out, f"::add-mask::{escape_data(line.strip())}\n")
     out.flush()
 
 
@@ -122,7 +133,7 @@ def write_outputs(outputs: Mapping[str, str], path: str | None = None) -> None:
         if delimiter in name or delimiter in value:
             raise OutputError(f"output {name} contains its delimiter; not written")
         chunks.append(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
-    with open(path, "a", encoding="utf-8") as handle:
+    with open(path, "a", encoding="utf-8", errors="backslashreplace") as handle:
         handle.write("".join(chunks))
 
 
@@ -135,7 +146,7 @@ def append_summary(markdown: str, path: str | None = None) -> None:
         used = os.path.getsize(path)
     except OSError:
         used = 0
-    data = redact(markdown).encode("utf-8")
+    data = redact(markdown).encode("utf-8", "backslashreplace")
     room = SUMMARY_LIMIT - used
     if len(data) > room:
         note = b"\n\n_(summary cut to stay under GitHub's 1 MiB limit: the JSON report has everything)_\n"
@@ -169,22 +180,28 @@ def annotations(run: RunReport) -> list[str]:
 
 
 def groups(run: RunReport) -> list[str]:
-    """One collapsible log group per check with its message and evidence.
+    """One collapsible log group per check with its message and evidence, as lines."""
+    return [line for _trusted, line in _group_lines(run)]
 
-    Evidence is text from the target, so workflow commands are switched off around it.
+
+def _group_lines(run: RunReport) -> list[tuple[bool, str]]:
+    """(is one of our commands, line) for each check's log group.
+
+    Evidence is text from the target: it is defused line by line and, as a second wall, workflow
+    commands are switched off around it with a token it cannot know.
     """
-    lines: list[str] = []
+    lines: list[tuple[bool, str]] = []
     for o in run.outcomes:
         marker = f" [{flags(o)}]" if flags(o) else ""
         token = uuid.uuid4().hex
-        lines += [
-            f"::group::{escape_data(f'{STATUS_LABEL[o.status]} {o.id} ({o.severity.value}, scope {o.scope}){marker}')}",
-            f"::stop-commands::{token}",
-            redact(f"{o.title}\n{o.result.message}\nattempts: {o.result.attempts}, {o.duration_ms} ms\nevidence:"),
-            redact(evidence_text(o.result.evidence)),
-            f"::{token}::",
-            "::endgroup::",
-        ]
+        head = f"{STATUS_LABEL[o.status]} {o.id} ({o.severity.value}, scope {o.scope}){marker}"
+        body = for_console_block(
+            f"{o.title}\n{o.result.message}\nattempts: {o.result.attempts}, {o.duration_ms} ms\nevidence:\n"
+            + evidence_text(o.result.evidence)
+        )
+        lines += [(True, f"::group::{escape_data(head)}"), (True, f"::stop-commands::{token}")]
+        lines += [(False, line) for line in body.split("\n")]
+        lines += [(True, f"::{token}::"), (True, "::endgroup::")]
     return lines
 
 
@@ -245,8 +262,11 @@ def publish(
     out = out or sys.stdout
     _published[0] = True
     problems: list[str] = []
-    for line in groups(run) + annotations(run):
-        out.write(line + "\n")
+    for trusted, line in _group_lines(run) + [(True, line) for line in annotations(run)]:
+        if trusted:
+            write_trusted(out, line + "\n")
+        else:
+            out.write(line + "\n")
     out.flush()
     data = json.loads(json.dumps(json_report.build(run, requests), default=str))
     try:

@@ -1,4 +1,5 @@
-"""The versioned JSON report (schema: smoke/schema/report.json). Built only from the run."""
+"""The versioned JSON report (schema: smoke/schema/report.json). Built only from the run, and
+always serialisable (`for_json`: no lone surrogate, no NaN, no unprintable number)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from smoke import __version__
 from smoke.model import RunReport
+from smoke.untrusted import for_json
 
 SCHEMA_VERSION = 1
 
@@ -44,4 +46,5 @@ def build(run: RunReport, requests: list[dict[str, Any]] | None = None) -> dict[
         "requests": requests or [],
     }
     report.update(run.extra)
-    return report
+    # Server text may hold lone surrogates, NaN or huge numbers: made serialisable here, once.
+    return for_json(report)

@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 from smoke.model import CheckOutcome, RunReport, Status
+from smoke.secrets import redact_data
+from smoke.untrusted import for_json
 
 STATUS_LABEL = {
     Status.PASS: "PASS",
@@ -40,5 +42,17 @@ def flags(outcome: CheckOutcome) -> str:
 
 
 def evidence_text(evidence: dict[str, Any]) -> str:
-    """Evidence as stable, readable JSON (callers redact)."""
-    return json.dumps(evidence, indent=2, sort_keys=True, default=str)
+    """Evidence as stable, readable JSON: redacted before it is escaped (an escaped secret would no
+    longer match), ASCII only (every control character and lone surrogate as a \\u escape)."""
+    return json.dumps(for_json(redact_data(evidence)), indent=2, sort_keys=True, default=str)
+
+
+def whole_run_ms(run: RunReport) -> int:
+    """The run's wall time, never less than its longest check (a check's time is rounded up on its own)."""
+    return max([run.duration_ms, *(o.duration_ms for o in run.outcomes)])
+
+
+def seconds(ms: int) -> str:
+    """1234 -> `1.23s`, 45600 -> `45.6s`, 300000 -> `300s`."""
+    value = ms / 1000
+    return f"{value:.2f}s" if value < 10 else f"{value:.1f}s" if value < 100 else f"{value:.0f}s"

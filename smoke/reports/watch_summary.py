@@ -11,6 +11,7 @@ from typing import Any
 
 from smoke.model import Status
 from smoke.reports.text import STATUS_ICON
+from smoke.untrusted import for_code_span, for_markdown
 
 MAX_ROWS = 200  # a long watch at a short interval must not blow the 1 MiB summary limit
 MESSAGE_CHARS = 160
@@ -49,7 +50,8 @@ def render(watch: dict[str, Any]) -> str:
         lines.append("")
     not_watched = watch.get("not_watched") or {}
     if not_watched:
-        lines += [f"_Not watched: {'; '.join(f'`{k}` ({v})' for k, v in not_watched.items())}._", ""]
+        shown = "; ".join(f"{for_code_span(k)} ({_cell(v)})" for k, v in not_watched.items())
+        lines += [f"_Not watched: {shown}._", ""]
     lines += _timeline(watch)
     return "\n".join(lines)
 
@@ -125,7 +127,7 @@ def _row(group: list[dict[str, Any]], checks: list[str]) -> str:
     chats = sum(int(r.get("chats", 0)) for r in group)
     results = first.get("results") or {}
     icons = " | ".join(STATUS_ICON[Status(results[c])] if c in results else "-" for c in checks)
-    notes = [f"{c}: {_cell(m)[:MESSAGE_CHARS]}" for c, m in (first.get("failing") or {}).items()]
+    notes = [f"{c}: {_cell(m, MESSAGE_CHARS)}" for c, m in (first.get("failing") or {}).items()]
     notes += [f"re-test: {_cell(n)}" for n in first.get("retests") or []]
     notes += [f"diverged: {_cell(n)}" for n in first.get("divergence") or []]
     if len(group) == 1:
@@ -137,8 +139,9 @@ def _row(group: list[dict[str, Any]], checks: list[str]) -> str:
     return f"| {label} | {when} | {icons} | {chats} | {'<br>'.join([head, *notes])} |"
 
 
-def _cell(text: Any) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
+def _cell(text: Any, limit: int | None = None) -> str:
+    """Server text in a line or a table cell: cut first (never mid-escape), then made inert."""
+    return for_markdown(str(text)[:limit] if limit else str(text))
 
 
 def clock_time(iso: str | None) -> str:
