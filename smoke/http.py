@@ -2,30 +2,48 @@
 bounded retries of transient reads, per-endpoint JSON Schema validation, and one plain sentence
 for every way a request can go wrong.
 
-Retry policy (README, "Retries that do not hide flakiness"): only idempotent reads (GET) are
-retried, only on a refused or broken connection or a 502/503/504, at most `RetryPolicy.attempts`
-tries, with exponential backoff and full jitter, honouring Retry-After up to `max_wait_seconds`,
-never past the run deadline. A POST (login, chat, sync) is sent once: a resent login counts
-towards 9router's lockout and a resent chat may be billed twice.
+Retry policy (README, "Retries that do not hide flakiness"): idempotent reads (GET) are retried
+on a refused or broken connection or a 502/503/504, at most `RetryPolicy.attempts` tries, with
+exponential backoff and full jitter, honouring Retry-After up to `max_wait_seconds`, never past the
+run deadline. A POST (login, chat, sync) is sent a second time only when the first try got no
+answer byte at all (refused, or reset before anything came back): a resent login counts towards
+9router's lockout and a resent chat may be billed twice, so an answered POST is never resent.
+
+Every wait is bounded: `timeout` is a wall-clock budget for the whole request (connect, headers,
+body), enforced by a watchdog that shuts the socket down, not a per-read timeout a trickling
+server can renew forever. A target that does not answer is judged once per run (`Client.dead`):
+requests that would meet the same dead origin or endpoint raise NotAttempted instead of waiting
+their own timeout. Every JSON answer is parsed totally (`Response.json`): non-finite or huge
+numbers, deep nesting and lone surrogates become a ProbeError, never another exception.
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import http.client
+import io
 import json
+import math
 import random
+import re
+import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
+import urllib3.connection
+from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from smoke import schemas
-from smoke.errors import DeadlineExceeded, ProbeError
+from smoke.errors import DeadlineExceeded, NotAttempted, ProbeError
 from smoke.http_errors import redirect_error, seconds_text, transport_error
 from smoke.secrets import redactor
 
@@ -37,6 +55,18 @@ sleep = time.sleep
 TRANSIENT_STATUSES = frozenset({502, 503, 504})
 # Transport failures worth another try: the request never produced an answer.
 TRANSIENT_KINDS = frozenset({"refused", "reset"})
+# Total tries of a POST whose first try got no answer byte: once more, never a third time (a
+# wrong password then reaches the server at most twice per run; 9router locks after 5).
+POST_ATTEMPTS = 2
+# Failures that show nothing listens at the origin at all: every later request would meet them.
+NO_CONNECTION_KINDS = frozenset({"refused", "dns", "connect"})
+# JSON limits: 9router's answers nest about 5 deep and its largest numbers are millisecond
+# timestamps; anything far beyond is a hostile or broken server, not data to hand to a check.
+MAX_JSON_DEPTH = 64
+MAX_NUMBER_CHARS = 100
+_LONE_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_DIGITS = re.compile("[0-9]+")  # str.isdigit() also accepts "²", which int() refuses
+_SURROGATE = re.compile("[\ud800-\udfff]")
 USER_AGENT = "9router-smoke"
 # The largest answer read. 9router's biggest (/api/providers) is about 0.5 KB per connection, so
 # 10,000 connections fit; a 10 MB page from a misrouted URL does not.
@@ -103,7 +133,13 @@ class Response:
                 status=self.status,
             )
         try:
-            data = json.loads(self.body.decode("utf-8"))
+            data = _parse_json(self.body)
+        except _Unusable as exc:
+            raise ProbeError(
+                "json",
+                f"{self.endpoint} answered JSON the gate refuses to read (HTTP {self.status}): {exc}",
+                status=self.status,
+            ) from None
         except UnicodeDecodeError as exc:
             raise ProbeError(
                 "json",
@@ -132,6 +168,74 @@ class Response:
 
     def retry_after(self) -> float | None:
         return parse_retry_after(self.headers.get("retry-after"))
+
+
+class _Unusable(ValueError):
+    """JSON that parses but is not data a check may see (its message says why, in a few words)."""
+
+
+def _parse_json(body: bytes) -> Any:
+    """json.loads made total: every number finite and short, nesting bounded, no lone surrogate.
+
+    Plain json.loads accepts NaN/Infinity, raises ValueError past Python's int-digit limit and
+    RecursionError on deep nesting, and returns strings with lone surrogates that no report can
+    encode; each of those ends here as _Unusable (or UnicodeDecodeError/JSONDecodeError).
+    """
+    try:
+        data = json.loads(
+            body.decode("utf-8"), parse_int=_json_int, parse_float=_json_float, parse_constant=_json_constant
+        )
+    except RecursionError:
+        raise _Unusable(f"it is nested deeper than {MAX_JSON_DEPTH} levels") from None
+    if _depth_over(data, MAX_JSON_DEPTH):
+        raise _Unusable(f"it is nested deeper than {MAX_JSON_DEPTH} levels")
+    if _LONE_SURROGATE_ESCAPE.search(body):
+        data = _without_lone_surrogates(data)
+    return data
+
+
+def _json_int(text: str) -> int:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _Unusable(f"a {len(text)}-digit number")
+    return int(text)
+
+
+def _json_float(text: str) -> float:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _Unusable(f"a {len(text)}-character number")
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Unusable(f"the number {text[:40]}, too large for a float")
+    return value
+
+
+def _json_constant(name: str) -> Any:
+    raise _Unusable(f"{name}, which is not a JSON number")
+
+
+def _depth_over(data: Any, limit: int) -> bool:
+    """Whether containers nest deeper than `limit` (iterative: the check itself cannot recurse)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values() if isinstance(v, (dict, list)))
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value if isinstance(v, (dict, list)))
+    return False
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """Each lone surrogate (escaped as \\udXXX, unpaired) replaced by U+FFFD, in keys and values."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_lone_surrogates(v) for v in value]
+    return value
 
 
 @dataclass
@@ -165,7 +269,11 @@ class Client:
         self._session = requests.Session()
         self._session.trust_env = False  # never route the target through an ambient proxy
         self._session.headers["User-Agent"] = USER_AGENT
+        for scheme in ("http://", "https://"):
+            self._session.mount(scheme, _GuardedAdapter())
         self._lock = threading.Lock()
+        self._host = urlsplit(self.base_url).netloc
+        self.dead = DeadTarget()
         if self.verify is False:
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
@@ -177,7 +285,7 @@ class Client:
         return self.request("GET", path, retry=True, **kwargs)
 
     def post(self, path: str, payload: Any, **kwargs: Any) -> Response:
-        """A write (login, chat, sync): sent once, never retried."""
+        """A write (login, chat, sync): sent a second time only if the first try got no answer at all."""
         return self.request("POST", path, json_body=payload, retry=False, **kwargs)
 
     def request(
@@ -190,24 +298,46 @@ class Client:
         cookies: dict[str, str] | None = None,
         retry: bool = False,
         timeout: float | None = None,
+        resend: bool = True,
+        judge: bool = True,
     ) -> Response:
-        """Send one request (retried only when `retry`); `timeout` overrides the client's for it."""
-        attempts = self.retry.attempts if retry else 1
+        """Send one request; `timeout` overrides the client's for it.
+
+        With `retry`, transient failures and 502/503/504 are tried again within the policy. Without
+        it, the request is sent a second time only when the first try got no answer byte at all
+        (refused or reset before anything came back), unless `resend` is False. With `judge` a
+        request to a target already judged dead is not sent (NotAttempted), and a failure that shows
+        the target dead is remembered. The readiness wait passes neither: its polls are its retries,
+        and it polls a target that is expected to be down for a while.
+        """
+        endpoint = f"{method} {path.split('?')[0]}"
+        if judge and (cause := self.dead.cause_for(endpoint)) is not None:
+            raise NotAttempted(cause)
+        attempts = self.retry.attempts if retry else POST_ATTEMPTS if resend else 1
         attempt = 0
         while True:
             attempt += 1
             try:
                 response = self._send_once(method, path, json_body, headers, cookies, attempt, timeout)
             except ProbeError as exc:
-                if attempt < attempts and exc.kind in TRANSIENT_KINDS and self._can_wait(self._backoff(attempt)):
+                another = attempt < attempts and self._worth_another_try(exc, retry)
+                if another and self._can_wait(self._backoff(attempt)):
                     continue
+                if judge:
+                    self.dead.judge(endpoint, exc, connected=exc.kind not in NO_CONNECTION_KINDS)
                 raise  # the real reason, not "no time left to retry"
-            if attempt < attempts and response.status in TRANSIENT_STATUSES:
+            self.dead.answered()
+            if retry and attempt < attempts and response.status in TRANSIENT_STATUSES:
                 wait = response.retry_after()
                 if self._can_wait(self._backoff(attempt) if wait is None else wait):
                     continue
             response.attempts = attempt
             return response
+
+    @staticmethod
+    def _worth_another_try(error: ProbeError, idempotent: bool) -> bool:
+        """A GET after any transient failure; anything else only when no answer byte came back."""
+        return error.kind in TRANSIENT_KINDS and (idempotent or not error.answered)
 
     def _can_wait(self, seconds: float) -> bool:
         """Wait before the next try if the policy and the deadline allow it; False when they do not."""
@@ -242,7 +372,11 @@ class Client:
         all_headers = {"Accept": "application/json", **self.extra_headers, **(headers or {})}
         started = time.monotonic()
         status: int | None = None
+        size = 0
+        guard = _Guard(budget)
+        token = _current_guard.set(guard)
         try:
+            guard.start()
             with self._session.request(
                 method,
                 self.base_url + path,
@@ -255,7 +389,13 @@ class Client:
                 verify=self.verify,
             ) as raw:
                 status = raw.status_code
-                body = self._read_capped(raw, endpoint, started, budget)
+                try:
+                    body = self._read_capped(raw, endpoint, started, budget)
+                finally:
+                    guard.disarm()
+                size = len(body)
+                if guard.expired:  # a close-delimited body cut by the watchdog looks complete: it is not
+                    raise self._overrun(endpoint, status, budget, guard)
                 response = Response(
                     method=method,
                     path=path,
@@ -265,11 +405,22 @@ class Client:
                     elapsed_ms=_ms_since(started),
                 )
         except requests.RequestException as exc:
+            guard.disarm()
+            if guard.expired:
+                overrun = self._overrun(endpoint, status, budget, guard)
+                raise _deadline_instead(overrun, endpoint, cut_by_deadline) from None
             error = transport_error(exc, endpoint, self.base_url, budget)
+            error.answered = guard.received > 0
             raise _deadline_instead(error, endpoint, cut_by_deadline) from None
         except ProbeError as exc:
+            guard.disarm()
+            if guard.expired and exc.kind != "timeout":
+                exc = self._overrun(endpoint, status, budget, guard, size)
+            exc.answered = exc.answered or guard.received > 0
             raise _deadline_instead(exc, endpoint, cut_by_deadline) from None
         finally:
+            guard.disarm()
+            _current_guard.reset(token)
             self._record(method, path, status, started, attempt)
         if 300 <= response.status < 400:
             raise redirect_error(
@@ -277,11 +428,34 @@ class Client:
             )
         return response
 
+    def _overrun(self, endpoint: str, status: int | None, budget: float, guard: _Guard, size: int = 0) -> ProbeError:
+        """The watchdog ended the request: one sentence for how far the answer had come."""
+        if status is not None:
+            return ProbeError(
+                "timeout",
+                f"{endpoint}: the answer was still arriving after {seconds_text(budget)} "
+                f"({size or guard.received} bytes so far); the server sends too slowly; check it, or raise --timeout",
+                status=status,
+            )
+        if guard.received:
+            return ProbeError(
+                "timeout",
+                f"{endpoint}: {self._host} sent only {guard.received} bytes of its answer's headers within "
+                f"{seconds_text(budget)}; the server sends too slowly or is hanging; check it, or raise --timeout",
+                answered=True,
+            )
+        return ProbeError(
+            "timeout",
+            f"{endpoint}: {self._host} accepted the connection but sent no answer within "
+            f"{seconds_text(budget)}; the server is hanging or overloaded",
+        )
+
     def _read_capped(self, raw: requests.Response, endpoint: str, started: float, budget: float) -> bytes:
         """Read the body as it arrives, stopping at the size cap and at the time budget."""
         declared = raw.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise self._too_large(endpoint, raw.status_code, f"announced a {_mib(int(declared))} answer")
+        if _DIGITS.fullmatch(declared) and (len(declared) > 15 or int(declared) > self.max_body_bytes):
+            size = f"{_mib(int(declared))}" if len(declared) <= 15 else f"{len(declared)}-digit-byte"
+            raise self._too_large(endpoint, raw.status_code, f"announced a {size} answer")
         chunks: list[bytes] = []
         size = 0
         for chunk in _chunks(raw, endpoint, budget):
@@ -328,16 +502,193 @@ class Client:
         return max(tries, default=1)
 
 
+class DeadTarget:
+    """What one run learnt about a target that does not answer, so it is judged once (thread-safe).
+
+    The origin is dead when nothing listens (refused, no DNS, no connection) or when a request got
+    no answer byte within its timeout before anything at all had answered in this run: a server that
+    accepts and never answers. After something answered, a GET that times out without an answer byte
+    marks only its endpoint. A POST never marks its endpoint: a chat hanging for one model says
+    nothing about the next.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._origin: ProbeError | None = None
+        self._endpoints: dict[str, ProbeError] = {}
+        self._answered = False
+
+    @property
+    def cause(self) -> ProbeError | None:
+        """The failure that showed the whole origin dead, if one did."""
+        return self._origin
+
+    def cause_for(self, endpoint: str) -> ProbeError | None:
+        with self._lock:
+            return self._origin or self._endpoints.get(endpoint)
+
+    def answered(self) -> None:
+        self._answered = True
+
+    def judge(self, endpoint: str, error: ProbeError, *, connected: bool) -> None:
+        if error.answered:
+            self._answered = True
+            return
+        with self._lock:
+            if self._origin is not None:
+                return
+            if not connected or (error.kind == "timeout" and not self._answered):
+                self._origin = error
+            elif error.kind == "timeout" and endpoint.startswith("GET "):
+                self._endpoints.setdefault(endpoint, error)
+
+    def forget(self) -> None:
+        """Start a new judgement (a new run or round against the same client)."""
+        with self._lock:
+            self._origin = None
+            self._endpoints.clear()
+            self._answered = False
+
+
+# The wall-clock guard of the request this thread is sending (set by Client._send_once).
+_current_guard: contextvars.ContextVar[_Guard | None] = contextvars.ContextVar("_current_guard", default=None)
+
+
+class _Guard:
+    """The wall-clock budget of one request: when it is spent, a watchdog shuts the socket down.
+
+    requests' read timeout applies to each recv, so a server sending one byte a second could hold
+    a request forever; shutting the socket down ends any blocked read at once. It also counts the
+    answer bytes received, so a POST that got none can be sent again.
+    """
+
+    RECHECK_SECONDS = 0.05  # while the connection is still being made, look again this often
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.received = 0
+        self.expired = False
+        self._conn: Any = None
+        self._done = False
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        self._arm(self.seconds)
+
+    def attach(self, conn: Any) -> None:
+        with self._lock:
+            self._conn = conn
+
+    def disarm(self) -> None:
+        with self._lock:
+            self._done = True
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+
+    def _arm(self, seconds: float) -> None:
+        timer = threading.Timer(seconds, self._expire)
+        timer.daemon = True
+        with self._lock:
+            if self._done:
+                return
+            self._timer = timer
+        timer.start()
+
+    def _expire(self) -> None:
+        with self._lock:  # held while shutting down: disarm() cannot hand the connection on meanwhile
+            if self._done:
+                return
+            self.expired = True
+            sock = getattr(self._conn, "sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's, also under TLS
+                return
+        self._arm(self.RECHECK_SECONDS)  # no socket yet: the connect timeout bounds this
+
+
+class _CountingReader(io.RawIOBase):
+    """A socket reader that adds every byte it reads to the current request's guard."""
+
+    def __init__(self, raw: io.RawIOBase, guard: _Guard) -> None:
+        self._raw = raw
+        self._guard = guard
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        count = self._raw.readinto(buffer)
+        if count:
+            self._guard.received += count
+        return count
+
+    def fileno(self) -> int:
+        return self._raw.fileno()
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+
+class _CountingResponse(http.client.HTTPResponse):
+    """http.client's response, reading through a _CountingReader when a guard is current."""
+
+    def __init__(self, sock: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(sock, *args, **kwargs)
+        guard = _current_guard.get()
+        if guard is not None:
+            plain, self.fp = self.fp, io.BufferedReader(_CountingReader(sock.makefile("rb", buffering=0), guard))
+            plain.close()
+
+
+class _HTTPConnection(urllib3.connection.HTTPConnection):
+    response_class = _CountingResponse
+
+
+class _HTTPSConnection(urllib3.connection.HTTPSConnection):
+    response_class = _CountingResponse
+
+
+class _GuardedPool:
+    """Hands each connection to the current request's guard as it is taken from the pool."""
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        conn = super()._get_conn(timeout)  # type: ignore[misc]
+        if (guard := _current_guard.get()) is not None:
+            guard.attach(conn)
+        return conn
+
+
+class _HTTPPool(_GuardedPool, HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(_GuardedPool, HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+class _GuardedAdapter(HTTPAdapter):
+    """requests' adapter with pools whose connections the request guard can see and count."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
 def parse_retry_after(value: str | None) -> float | None:
     """Retry-After as seconds (delta or HTTP date); None when absent or unreadable."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if _DIGITS.fullmatch(value):
+        return float(value)  # a 5000-digit value is inf: longer than any wait, never waited for
     try:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
 
 

@@ -178,17 +178,30 @@ def test_only_502_503_504_are_retried(faults: FaultServer, waits: list[float], s
     assert (response.status, response.attempts, waits) == (status, 1, [])
 
 
-@pytest.mark.parametrize("mode", ["status", "drop"])
-def test_a_post_is_sent_once_whatever_happens(faults: FaultServer, waits: list[float], mode: str) -> None:
+@pytest.mark.parametrize(
+    ("mode", "sent"),
+    [("status", 1), ("reset", 1), ("garbage", 1), ("drop", 2)],
+    ids=["answered 503", "reset mid-answer", "answered garbage", "closed before any byte"],
+)
+def test_a_post_is_sent_again_only_when_no_answer_byte_came_back(
+    faults: FaultServer, waits: list[float], mode: str, sent: int
+) -> None:
     faults.set("/v1/chat/completions", mode, status=503)
     target = client(faults.base_url)
     try:
         response = target.post("/v1/chat/completions", {"model": "m"})
         assert response.attempts == 1
     except ProbeError as error:
-        assert error.kind == "reset"
-    assert faults.count("POST", "/v1/chat/completions") == 1
-    assert waits == []
+        assert error.answered is (sent == 1)
+    assert faults.count("POST", "/v1/chat/completions") == sent
+    assert len(waits) == sent - 1
+
+
+def test_a_post_that_times_out_is_never_sent_again(faults: FaultServer, waits: list[float]) -> None:
+    faults.set("/api/auth/login", "hang")
+    error = probe_error(lambda: client(faults.base_url, timeout=0.3).post("/api/auth/login", {"password": "x"}))
+    assert error.kind == "timeout"
+    assert faults.count("POST", "/api/auth/login") == 1
 
 
 def test_every_try_is_recorded_with_its_check(faults: FaultServer, waits: list[float]) -> None:
