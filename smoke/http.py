@@ -388,6 +388,8 @@ class Client:
                 stream=True,
                 verify=self.verify,
             ) as raw:
+                if guard.expired:  # http.client takes the EOF of a shut-down socket for the end of the headers
+                    raise self._overrun(endpoint, None, budget, guard)
                 status = raw.status_code
                 try:
                     body = self._read_capped(raw, endpoint, started, budget)
@@ -506,10 +508,10 @@ class DeadTarget:
     """What one run learnt about a target that does not answer, so it is judged once (thread-safe).
 
     The origin is dead when nothing listens (refused, no DNS, no connection) or when a request got
-    no answer byte within its timeout before anything at all had answered in this run: a server that
-    accepts and never answers. After something answered, a GET that times out without an answer byte
-    marks only its endpoint. A POST never marks its endpoint: a chat hanging for one model says
-    nothing about the next.
+    no complete status line and headers within its timeout before any answer at all had come in this
+    run: a server that accepts and never answers, or trickles its headers. After something answered,
+    such a GET marks only its endpoint. A POST never marks its endpoint: a chat hanging for one model
+    says nothing about the next.
     """
 
     def __init__(self) -> None:
@@ -531,7 +533,7 @@ class DeadTarget:
         self._answered = True
 
     def judge(self, endpoint: str, error: ProbeError, *, connected: bool) -> None:
-        if error.answered:
+        if error.status is not None:  # an answer's head came back: the origin is alive
             self._answered = True
             return
         with self._lock:
