@@ -238,3 +238,51 @@ def test_peak_memory_stays_bounded_whatever_the_body(router_stack: Any, tmp_path
     assert "Traceback" not in done.stderr
     report = json.loads((tmp_path / "report.json").read_text())
     assert next(c for c in report["checks"] if c["id"] == "models-reachable")["status"] == "fail"
+
+
+# --- transient is not failure, and never a lockout ----------------------------------------------
+
+LOGIN = "/api/auth/login"
+
+
+def test_a_login_that_got_no_answer_is_sent_once_more_and_never_a_third_time(router_stack: Any, out_dir: Path) -> None:
+    with FaultServer(upstream=router_stack.base_url) as faults:
+        faults.set(LOGIN, "drop")  # closed before any answer byte, every time
+        result = run_gate(out_dir, *gate_args(router_stack, faults.base_url))
+        sent = faults.count("POST", LOGIN)
+    entry = result.check("dashboard-login")
+    assert sent == 2
+    assert (entry["status"], entry["attempts"]) == ("fail", 2)
+    assert "closed the connection before answering" in entry["message"]
+
+
+def test_a_login_reset_once_passes_flaky(router_stack: Any, out_dir: Path) -> None:
+    with FaultServer(upstream=router_stack.base_url) as faults:
+        faults.set(LOGIN, "drop", times=1)
+        result = run_gate(out_dir, *gate_args(router_stack, faults.base_url))
+        sent = faults.count("POST", LOGIN)
+    entry = result.check("dashboard-login")
+    assert result.exit_code == 0, result.stdout
+    assert (sent, entry["status"], entry["attempts"], entry["flaky"]) == (2, "pass", 2, True)
+
+
+def test_a_wrong_password_that_was_answered_is_never_sent_again(router_stack: Any, out_dir: Path) -> None:
+    with FaultServer(upstream=router_stack.base_url) as faults:
+        args = [
+            a if a != router_stack.password else "wrong-password-1" for a in gate_args(router_stack, faults.base_url)
+        ]
+        result = run_gate(out_dir, *args)
+        sent = faults.count("POST", LOGIN)
+    entry = result.check("dashboard-login")
+    assert (sent, entry["status"], entry["attempts"]) == (1, "fail", 1)
+    assert "wrong dashboard password" in entry["message"]
+
+
+def test_a_chat_reset_before_any_answer_is_sent_once_more_and_passes_flaky(router_stack: Any, out_dir: Path) -> None:
+    with FaultServer(upstream=router_stack.base_url) as faults:
+        faults.set(CHAT, "drop", times=1)
+        result = run_gate(out_dir, *gate_args(router_stack, faults.base_url))
+        sent = faults.count("POST", CHAT)
+    entry = result.check("chat-completion")
+    assert result.exit_code == 0, result.stdout
+    assert (sent, entry["status"], entry["attempts"], entry["flaky"]) == (2, "pass", 2, True)
