@@ -274,6 +274,7 @@ class Client:
         self._lock = threading.Lock()
         self._host = urlsplit(self.base_url).netloc
         self.dead = DeadTarget()
+        self._active: set[_Guard] = set()  # requests in flight, cut short when the target is judged dead
         if self.verify is False:
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
@@ -321,10 +322,10 @@ class Client:
                 response = self._send_once(method, path, json_body, headers, cookies, attempt, timeout)
             except ProbeError as exc:
                 another = attempt < attempts and self._worth_another_try(exc, retry)
-                if another and self._can_wait(self._backoff(attempt)):
+                if another and not (judge and self.dead.cause_for(endpoint)) and self._can_wait(self._backoff(attempt)):
                     continue
-                if judge:
-                    self.dead.judge(endpoint, exc, connected=exc.kind not in NO_CONNECTION_KINDS)
+                if judge and self.dead.judge(endpoint, exc, connected=exc.kind not in NO_CONNECTION_KINDS):
+                    self._abandon_waiting(exc)
                 raise  # the real reason, not "no time left to retry"
             self.dead.answered()
             if retry and attempt < attempts and response.status in TRANSIENT_STATUSES:
@@ -333,6 +334,13 @@ class Client:
                     continue
             response.attempts = attempt
             return response
+
+    def _abandon_waiting(self, cause: ProbeError) -> None:
+        """The target was just judged dead: stop waiting for requests that have not had a byte back."""
+        with self._lock:
+            waiting = list(self._active)
+        for guard in waiting:
+            guard.abandon(cause)
 
     @staticmethod
     def _worth_another_try(error: ProbeError, idempotent: bool) -> bool:
@@ -375,6 +383,8 @@ class Client:
         size = 0
         guard = _Guard(budget)
         token = _current_guard.set(guard)
+        with self._lock:
+            self._active.add(guard)
         try:
             guard.start()
             with self._session.request(
@@ -388,7 +398,7 @@ class Client:
                 stream=True,
                 verify=self.verify,
             ) as raw:
-                if guard.expired:  # http.client takes the EOF of a shut-down socket for the end of the headers
+                if guard.cut:  # http.client takes the EOF of a shut-down socket for the end of the headers
                     raise self._overrun(endpoint, None, budget, guard)
                 status = raw.status_code
                 try:
@@ -396,7 +406,7 @@ class Client:
                 finally:
                     guard.disarm()
                 size = len(body)
-                if guard.expired:  # a close-delimited body cut by the watchdog looks complete: it is not
+                if guard.cut:  # a close-delimited body cut by the watchdog looks complete: it is not
                     raise self._overrun(endpoint, status, budget, guard)
                 response = Response(
                     method=method,
@@ -408,7 +418,7 @@ class Client:
                 )
         except requests.RequestException as exc:
             guard.disarm()
-            if guard.expired:
+            if guard.cut:
                 overrun = self._overrun(endpoint, status, budget, guard)
                 raise _deadline_instead(overrun, endpoint, cut_by_deadline) from None
             error = transport_error(exc, endpoint, self.base_url, budget)
@@ -416,13 +426,15 @@ class Client:
             raise _deadline_instead(error, endpoint, cut_by_deadline) from None
         except ProbeError as exc:
             guard.disarm()
-            if guard.expired and exc.kind != "timeout":
+            if guard.cut and exc.kind != "timeout":
                 exc = self._overrun(endpoint, status, budget, guard, size)
             exc.answered = exc.answered or guard.received > 0
             raise _deadline_instead(exc, endpoint, cut_by_deadline) from None
         finally:
             guard.disarm()
             _current_guard.reset(token)
+            with self._lock:
+                self._active.discard(guard)
             self._record(method, path, status, started, attempt)
         if 300 <= response.status < 400:
             raise redirect_error(
@@ -432,6 +444,12 @@ class Client:
 
     def _overrun(self, endpoint: str, status: int | None, budget: float, guard: _Guard, size: int = 0) -> ProbeError:
         """The watchdog ended the request: one sentence for how far the answer had come."""
+        if (cause := guard.abandoned) is not None:
+            return ProbeError(
+                cause.kind,
+                f"{endpoint}: no answer after {seconds_text(guard.elapsed())}, "
+                f"when the target was judged dead: {cause}",
+            )
         if status is not None:
             return ProbeError(
                 "timeout",
@@ -532,17 +550,20 @@ class DeadTarget:
     def answered(self) -> None:
         self._answered = True
 
-    def judge(self, endpoint: str, error: ProbeError, *, connected: bool) -> None:
+    def judge(self, endpoint: str, error: ProbeError, *, connected: bool) -> bool:
+        """Learn from a request's final failure; True when it just showed the whole origin dead."""
         if error.status is not None:  # an answer's head came back: the origin is alive
             self._answered = True
-            return
+            return False
         with self._lock:
             if self._origin is not None:
-                return
+                return False
             if not connected or (error.kind == "timeout" and not self._answered):
                 self._origin = error
-            elif error.kind == "timeout" and endpoint.startswith("GET "):
+                return True
+            if error.kind == "timeout" and endpoint.startswith("GET "):
                 self._endpoints.setdefault(endpoint, error)
+            return False
 
     def forget(self) -> None:
         """Start a new judgement (a new run or round against the same client)."""
@@ -570,6 +591,8 @@ class _Guard:
         self.seconds = seconds
         self.received = 0
         self.expired = False
+        self.abandoned: ProbeError | None = None  # the cause, when the target was judged dead meanwhile
+        self._started = time.monotonic()
         self._conn: Any = None
         self._done = False
         self._timer: threading.Timer | None = None
@@ -577,6 +600,24 @@ class _Guard:
 
     def start(self) -> None:
         self._arm(self.seconds)
+
+    @property
+    def cut(self) -> bool:
+        """Whether the request was ended from outside (its budget spent, or the target judged dead)."""
+        return self.expired or self.abandoned is not None
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self._started
+
+    def abandon(self, cause: ProbeError) -> None:
+        """Stop waiting for an answer that has not begun: another request showed the target dead."""
+        with self._lock:
+            if self._done or self.received:
+                return
+            self.abandoned = cause
+            if self._shutdown():
+                return
+        self._arm(self.RECHECK_SECONDS)  # still connecting: shut it down as soon as there is a socket
 
     def attach(self, conn: Any) -> None:
         with self._lock:
@@ -603,12 +644,18 @@ class _Guard:
             if self._done:
                 return
             self.expired = True
-            sock = getattr(self._conn, "sock", None)
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's, also under TLS
+            if self._shutdown():
                 return
         self._arm(self.RECHECK_SECONDS)  # no socket yet: the connect timeout bounds this
+
+    def _shutdown(self) -> bool:
+        """Shut the connection's socket down (lock held); False when there is no socket yet."""
+        sock = getattr(self._conn, "sock", None)
+        if sock is None:
+            return False
+        with contextlib.suppress(OSError):
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's, also under TLS
+        return True
 
 
 class _CountingReader(io.RawIOBase):

@@ -286,3 +286,21 @@ def test_a_chat_reset_before_any_answer_is_sent_once_more_and_passes_flaky(route
     entry = result.check("chat-completion")
     assert result.exit_code == 0, result.stdout
     assert (sent, entry["status"], entry["attempts"], entry["flaky"]) == (2, "pass", 2, True)
+
+
+def test_a_request_in_flight_stops_waiting_when_another_shows_the_target_dead(out_dir: Path) -> None:
+    # Post-deploy, the chat starts at once, with its own 30 s timeout: the target is judged dead
+    # by the first read's 2 s timeout, and the chat stops waiting then.
+    with FaultServer() as faults:
+        faults.set("*", "hang")
+        started = time.monotonic()
+        result = run_gate(out_dir, *dead_target_args(faults.base_url, "--phase", "post"))
+        took = time.monotonic() - started
+    assert result.exit_code == 1
+    assert took < DEAD_BOUND_SECONDS, f"{took:.1f}s"
+    chat = result.check("chat-completion")
+    assert chat["status"] == "fail"
+    assert chat["message"].startswith("POST /v1/chat/completions: no answer after 2")
+    assert "when the target was judged dead: GET " in chat["message"]
+    assert result.report["notes"][0].startswith(f"{result.report['counts']['fail'] + result.report['counts']['error']}")
+    assert_well_formed(result)
