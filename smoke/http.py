@@ -10,24 +10,21 @@ answer byte at all (refused, or reset before anything came back): a resent login
 9router's lockout and a resent chat may be billed twice, so an answered POST is never resent.
 
 Every wait is bounded: `timeout` is a wall-clock budget for the whole request (connect, headers,
-body), enforced by a watchdog that shuts the socket down, not a per-read timeout a trickling
-server can renew forever. A target that does not answer is judged once per run (`Client.dead`):
-requests that would meet the same dead origin or endpoint raise NotAttempted instead of waiting
-their own timeout. Every JSON answer is parsed totally (`Response.json`): non-finite or huge
-numbers, deep nesting and lone surrogates become a ProbeError, never another exception.
+body), enforced by a watchdog that shuts the socket down (smoke/http_budget.py), not a per-read
+timeout a trickling server can renew forever. A target that does not answer is judged once per
+run (`Client.dead`, smoke/dead_target.py): requests that would meet the same dead origin or
+endpoint raise NotAttempted instead of waiting their own timeout, and requests still waiting for
+a first byte stop. Every JSON answer is parsed totally (`Response.json`, smoke/json_total.py):
+non-finite or huge numbers, deep nesting and lone surrogates become a ProbeError, never another
+exception.
 """
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
-import http.client
-import io
 import json
-import math
 import random
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -38,12 +35,11 @@ from urllib.parse import urlsplit
 
 import requests
 import urllib3
-import urllib3.connection
-from requests.adapters import HTTPAdapter
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from smoke import schemas
+from smoke import json_total, schemas
+from smoke.dead_target import DeadTarget
 from smoke.errors import DeadlineExceeded, NotAttempted, ProbeError
+from smoke.http_budget import GuardedAdapter, RequestGuard, current_guard
 from smoke.http_errors import redirect_error, seconds_text, transport_error
 from smoke.secrets import redactor
 
@@ -60,13 +56,7 @@ TRANSIENT_KINDS = frozenset({"refused", "reset"})
 POST_ATTEMPTS = 2
 # Failures that show nothing listens at the origin at all: every later request would meet them.
 NO_CONNECTION_KINDS = frozenset({"refused", "dns", "connect"})
-# JSON limits: 9router's answers nest about 5 deep and its largest numbers are millisecond
-# timestamps; anything far beyond is a hostile or broken server, not data to hand to a check.
-MAX_JSON_DEPTH = 64
-MAX_NUMBER_CHARS = 100
-_LONE_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _DIGITS = re.compile("[0-9]+")  # str.isdigit() also accepts "²", which int() refuses
-_SURROGATE = re.compile("[\ud800-\udfff]")
 USER_AGENT = "9router-smoke"
 # The largest answer read. 9router's biggest (/api/providers) is about 0.5 KB per connection, so
 # 10,000 connections fit; a 10 MB page from a misrouted URL does not.
@@ -133,8 +123,8 @@ class Response:
                 status=self.status,
             )
         try:
-            data = _parse_json(self.body)
-        except _Unusable as exc:
+            data = json_total.parse(self.body)
+        except json_total.Unusable as exc:
             raise ProbeError(
                 "json",
                 f"{self.endpoint} answered JSON the gate refuses to read (HTTP {self.status}): {exc}",
@@ -170,74 +160,6 @@ class Response:
         return parse_retry_after(self.headers.get("retry-after"))
 
 
-class _Unusable(ValueError):
-    """JSON that parses but is not data a check may see (its message says why, in a few words)."""
-
-
-def _parse_json(body: bytes) -> Any:
-    """json.loads made total: every number finite and short, nesting bounded, no lone surrogate.
-
-    Plain json.loads accepts NaN/Infinity, raises ValueError past Python's int-digit limit and
-    RecursionError on deep nesting, and returns strings with lone surrogates that no report can
-    encode; each of those ends here as _Unusable (or UnicodeDecodeError/JSONDecodeError).
-    """
-    try:
-        data = json.loads(
-            body.decode("utf-8"), parse_int=_json_int, parse_float=_json_float, parse_constant=_json_constant
-        )
-    except RecursionError:
-        raise _Unusable(f"it is nested deeper than {MAX_JSON_DEPTH} levels") from None
-    if _depth_over(data, MAX_JSON_DEPTH):
-        raise _Unusable(f"it is nested deeper than {MAX_JSON_DEPTH} levels")
-    if _LONE_SURROGATE_ESCAPE.search(body):
-        data = _without_lone_surrogates(data)
-    return data
-
-
-def _json_int(text: str) -> int:
-    if len(text) > MAX_NUMBER_CHARS:
-        raise _Unusable(f"a {len(text)}-digit number")
-    return int(text)
-
-
-def _json_float(text: str) -> float:
-    if len(text) > MAX_NUMBER_CHARS:
-        raise _Unusable(f"a {len(text)}-character number")
-    value = float(text)
-    if not math.isfinite(value):
-        raise _Unusable(f"the number {text[:40]}, too large for a float")
-    return value
-
-
-def _json_constant(name: str) -> Any:
-    raise _Unusable(f"{name}, which is not a JSON number")
-
-
-def _depth_over(data: Any, limit: int) -> bool:
-    """Whether containers nest deeper than `limit` (iterative: the check itself cannot recurse)."""
-    stack = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(value, dict):
-            stack.extend((v, depth + 1) for v in value.values() if isinstance(v, (dict, list)))
-        elif isinstance(value, list):
-            stack.extend((v, depth + 1) for v in value if isinstance(v, (dict, list)))
-    return False
-
-
-def _without_lone_surrogates(value: Any) -> Any:
-    """Each lone surrogate (escaped as \\udXXX, unpaired) replaced by U+FFFD, in keys and values."""
-    if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", value)
-    if isinstance(value, dict):
-        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_without_lone_surrogates(v) for v in value]
-    return value
-
-
 @dataclass
 class RequestRecord:
     """One request as sent: for the benchmark's critical path and the request audit."""
@@ -270,11 +192,11 @@ class Client:
         self._session.trust_env = False  # never route the target through an ambient proxy
         self._session.headers["User-Agent"] = USER_AGENT
         for scheme in ("http://", "https://"):
-            self._session.mount(scheme, _GuardedAdapter())
+            self._session.mount(scheme, GuardedAdapter())
         self._lock = threading.Lock()
         self._host = urlsplit(self.base_url).netloc
         self.dead = DeadTarget()
-        self._active: set[_Guard] = set()  # requests in flight, cut short when the target is judged dead
+        self._active: set[RequestGuard] = set()  # requests in flight, cut short when the target is judged dead
         if self.verify is False:
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
@@ -381,8 +303,8 @@ class Client:
         started = time.monotonic()
         status: int | None = None
         size = 0
-        guard = _Guard(budget)
-        token = _current_guard.set(guard)
+        guard = RequestGuard(budget)
+        token = current_guard.set(guard)
         with self._lock:
             self._active.add(guard)
         try:
@@ -432,7 +354,7 @@ class Client:
             raise _deadline_instead(exc, endpoint, cut_by_deadline) from None
         finally:
             guard.disarm()
-            _current_guard.reset(token)
+            current_guard.reset(token)
             with self._lock:
                 self._active.discard(guard)
             self._record(method, path, status, started, attempt)
@@ -442,7 +364,9 @@ class Client:
             )
         return response
 
-    def _overrun(self, endpoint: str, status: int | None, budget: float, guard: _Guard, size: int = 0) -> ProbeError:
+    def _overrun(
+        self, endpoint: str, status: int | None, budget: float, guard: RequestGuard, size: int = 0
+    ) -> ProbeError:
         """The watchdog ended the request: one sentence for how far the answer had come."""
         if (cause := guard.abandoned) is not None:
             return ProbeError(
@@ -520,212 +444,6 @@ class Client:
         with self._lock:
             tries = [r.attempt for r in self.records if r.check == check_id]
         return max(tries, default=1)
-
-
-class DeadTarget:
-    """What one run learnt about a target that does not answer, so it is judged once (thread-safe).
-
-    The origin is dead when nothing listens (refused, no DNS, no connection) or when a request got
-    no complete status line and headers within its timeout before any answer at all had come in this
-    run: a server that accepts and never answers, or trickles its headers. After something answered,
-    such a GET marks only its endpoint. A POST never marks its endpoint: a chat hanging for one model
-    says nothing about the next.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._origin: ProbeError | None = None
-        self._endpoints: dict[str, ProbeError] = {}
-        self._answered = False
-
-    @property
-    def cause(self) -> ProbeError | None:
-        """The failure that showed the whole origin dead, if one did."""
-        return self._origin
-
-    def cause_for(self, endpoint: str) -> ProbeError | None:
-        with self._lock:
-            return self._origin or self._endpoints.get(endpoint)
-
-    def answered(self) -> None:
-        self._answered = True
-
-    def judge(self, endpoint: str, error: ProbeError, *, connected: bool) -> bool:
-        """Learn from a request's final failure; True when it just showed the whole origin dead."""
-        if error.status is not None:  # an answer's head came back: the origin is alive
-            self._answered = True
-            return False
-        with self._lock:
-            if self._origin is not None:
-                return False
-            if not connected or (error.kind == "timeout" and not self._answered):
-                self._origin = error
-                return True
-            if error.kind == "timeout" and endpoint.startswith("GET "):
-                self._endpoints.setdefault(endpoint, error)
-            return False
-
-    def forget(self) -> None:
-        """Start a new judgement (a new run or round against the same client)."""
-        with self._lock:
-            self._origin = None
-            self._endpoints.clear()
-            self._answered = False
-
-
-# The wall-clock guard of the request this thread is sending (set by Client._send_once).
-_current_guard: contextvars.ContextVar[_Guard | None] = contextvars.ContextVar("_current_guard", default=None)
-
-
-class _Guard:
-    """The wall-clock budget of one request: when it is spent, a watchdog shuts the socket down.
-
-    requests' read timeout applies to each recv, so a server sending one byte a second could hold
-    a request forever; shutting the socket down ends any blocked read at once. It also counts the
-    answer bytes received, so a POST that got none can be sent again.
-    """
-
-    RECHECK_SECONDS = 0.05  # while the connection is still being made, look again this often
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.received = 0
-        self.expired = False
-        self.abandoned: ProbeError | None = None  # the cause, when the target was judged dead meanwhile
-        self._started = time.monotonic()
-        self._conn: Any = None
-        self._done = False
-        self._timer: threading.Timer | None = None
-        self._lock = threading.Lock()
-
-    def start(self) -> None:
-        self._arm(self.seconds)
-
-    @property
-    def cut(self) -> bool:
-        """Whether the request was ended from outside (its budget spent, or the target judged dead)."""
-        return self.expired or self.abandoned is not None
-
-    def elapsed(self) -> float:
-        return time.monotonic() - self._started
-
-    def abandon(self, cause: ProbeError) -> None:
-        """Stop waiting for an answer that has not begun: another request showed the target dead."""
-        with self._lock:
-            if self._done or self.received:
-                return
-            self.abandoned = cause
-            if self._shutdown():
-                return
-        self._arm(self.RECHECK_SECONDS)  # still connecting: shut it down as soon as there is a socket
-
-    def attach(self, conn: Any) -> None:
-        with self._lock:
-            self._conn = conn
-
-    def disarm(self) -> None:
-        with self._lock:
-            self._done = True
-            timer, self._timer = self._timer, None
-        if timer is not None:
-            timer.cancel()
-
-    def _arm(self, seconds: float) -> None:
-        timer = threading.Timer(seconds, self._expire)
-        timer.daemon = True
-        with self._lock:
-            if self._done:
-                return
-            self._timer = timer
-        timer.start()
-
-    def _expire(self) -> None:
-        with self._lock:  # held while shutting down: disarm() cannot hand the connection on meanwhile
-            if self._done:
-                return
-            self.expired = True
-            if self._shutdown():
-                return
-        self._arm(self.RECHECK_SECONDS)  # no socket yet: the connect timeout bounds this
-
-    def _shutdown(self) -> bool:
-        """Shut the connection's socket down (lock held); False when there is no socket yet."""
-        sock = getattr(self._conn, "sock", None)
-        if sock is None:
-            return False
-        with contextlib.suppress(OSError):
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's, also under TLS
-        return True
-
-
-class _CountingReader(io.RawIOBase):
-    """A socket reader that adds every byte it reads to the current request's guard."""
-
-    def __init__(self, raw: io.RawIOBase, guard: _Guard) -> None:
-        self._raw = raw
-        self._guard = guard
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int | None:
-        count = self._raw.readinto(buffer)
-        if count:
-            self._guard.received += count
-        return count
-
-    def fileno(self) -> int:
-        return self._raw.fileno()
-
-    def close(self) -> None:
-        if not self.closed:
-            self._raw.close()
-        super().close()
-
-
-class _CountingResponse(http.client.HTTPResponse):
-    """http.client's response, reading through a _CountingReader when a guard is current."""
-
-    def __init__(self, sock: Any, *args: Any, **kwargs: Any) -> None:
-        super().__init__(sock, *args, **kwargs)
-        guard = _current_guard.get()
-        if guard is not None:
-            plain, self.fp = self.fp, io.BufferedReader(_CountingReader(sock.makefile("rb", buffering=0), guard))
-            plain.close()
-
-
-class _HTTPConnection(urllib3.connection.HTTPConnection):
-    response_class = _CountingResponse
-
-
-class _HTTPSConnection(urllib3.connection.HTTPSConnection):
-    response_class = _CountingResponse
-
-
-class _GuardedPool:
-    """Hands each connection to the current request's guard as it is taken from the pool."""
-
-    def _get_conn(self, timeout: float | None = None) -> Any:
-        conn = super()._get_conn(timeout)  # type: ignore[misc]
-        if (guard := _current_guard.get()) is not None:
-            guard.attach(conn)
-        return conn
-
-
-class _HTTPPool(_GuardedPool, HTTPConnectionPool):
-    ConnectionCls = _HTTPConnection
-
-
-class _HTTPSPool(_GuardedPool, HTTPSConnectionPool):
-    ConnectionCls = _HTTPSConnection
-
-
-class _GuardedAdapter(HTTPAdapter):
-    """requests' adapter with pools whose connections the request guard can see and count."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
 def parse_retry_after(value: str | None) -> float | None:
