@@ -21,9 +21,11 @@ class ProbeError(SmokeError):
     `fail` (the target misbehaved) and `error` (the check could not run).
     """
 
-    def __init__(self, kind: str, message: str, *, status: int | None = None) -> None:
+    def __init__(self, kind: str, message: str, *, status: int | None = None, answered: bool = False) -> None:
         self.kind = kind
         self.status = status
+        # Whether any byte of an answer came back: an answered POST is never sent again.
+        self.answered = answered or status is not None
         super().__init__(message)
 
 
@@ -33,3 +35,15 @@ class NeedsDashboardAuth(SmokeError):
 
 class DeadlineExceeded(SmokeError):
     """The run's global deadline passed before this step could finish."""
+
+
+class NotAttempted(SmokeError):
+    """A request was not sent: its origin or endpoint was already judged dead in this run.
+
+    The message is "not attempted: <the one cause>", the cause being the first failure that
+    showed the target does not answer; the check is an `error` with no latency of its own.
+    """
+
+    def __init__(self, cause: ProbeError) -> None:
+        self.cause = cause
+        super().__init__(f"not attempted: {cause}")

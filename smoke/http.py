@@ -2,11 +2,21 @@
 bounded retries of transient reads, per-endpoint JSON Schema validation, and one plain sentence
 for every way a request can go wrong.
 
-Retry policy (README, "Retries that do not hide flakiness"): only idempotent reads (GET) are
-retried, only on a refused or broken connection or a 502/503/504, at most `RetryPolicy.attempts`
-tries, with exponential backoff and full jitter, honouring Retry-After up to `max_wait_seconds`,
-never past the run deadline. A POST (login, chat, sync) is sent once: a resent login counts
-towards 9router's lockout and a resent chat may be billed twice.
+Retry policy (README, "Retries that do not hide flakiness"): idempotent reads (GET) are retried
+on a refused or broken connection or a 502/503/504, at most `RetryPolicy.attempts` tries, with
+exponential backoff and full jitter, honouring Retry-After up to `max_wait_seconds`, never past the
+run deadline. A POST (login, chat, sync) is sent a second time only when the first try got no
+answer byte at all (refused, or reset before anything came back): a resent login counts towards
+9router's lockout and a resent chat may be billed twice, so an answered POST is never resent.
+
+Every wait is bounded: `timeout` is a wall-clock budget for the whole request (connect, headers,
+body), enforced by a watchdog that shuts the socket down (smoke/http_budget.py), not a per-read
+timeout a trickling server can renew forever. A target that does not answer is judged once per
+run (`Client.dead`, smoke/dead_target.py): requests that would meet the same dead origin or
+endpoint raise NotAttempted instead of waiting their own timeout, and requests still waiting for
+a first byte stop. Every JSON answer is parsed totally (`Response.json`, smoke/json_total.py):
+non-finite or huge numbers, deep nesting and lone surrogates become a ProbeError, never another
+exception.
 """
 
 from __future__ import annotations
@@ -14,18 +24,22 @@ from __future__ import annotations
 import contextvars
 import json
 import random
+import re
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
 
-from smoke import schemas
-from smoke.errors import DeadlineExceeded, ProbeError
+from smoke import json_total, schemas
+from smoke.dead_target import DeadTarget
+from smoke.errors import DeadlineExceeded, NotAttempted, ProbeError
+from smoke.http_budget import GuardedAdapter, RequestGuard, current_guard
 from smoke.http_errors import redirect_error, seconds_text, transport_error
 from smoke.secrets import redactor
 
@@ -37,6 +51,12 @@ sleep = time.sleep
 TRANSIENT_STATUSES = frozenset({502, 503, 504})
 # Transport failures worth another try: the request never produced an answer.
 TRANSIENT_KINDS = frozenset({"refused", "reset"})
+# Total tries of a POST whose first try got no answer byte: once more, never a third time (a
+# wrong password then reaches the server at most twice per run; 9router locks after 5).
+POST_ATTEMPTS = 2
+# Failures that show nothing listens at the origin at all: every later request would meet them.
+NO_CONNECTION_KINDS = frozenset({"refused", "dns", "connect"})
+_DIGITS = re.compile("[0-9]+")  # str.isdigit() also accepts "²", which int() refuses
 USER_AGENT = "9router-smoke"
 # The largest answer read. 9router's biggest (/api/providers) is about 0.5 KB per connection, so
 # 10,000 connections fit; a 10 MB page from a misrouted URL does not.
@@ -103,7 +123,13 @@ class Response:
                 status=self.status,
             )
         try:
-            data = json.loads(self.body.decode("utf-8"))
+            data = json_total.parse(self.body)
+        except json_total.Unusable as exc:
+            raise ProbeError(
+                "json",
+                f"{self.endpoint} answered JSON the gate refuses to read (HTTP {self.status}): {exc}",
+                status=self.status,
+            ) from None
         except UnicodeDecodeError as exc:
             raise ProbeError(
                 "json",
@@ -165,7 +191,12 @@ class Client:
         self._session = requests.Session()
         self._session.trust_env = False  # never route the target through an ambient proxy
         self._session.headers["User-Agent"] = USER_AGENT
+        for scheme in ("http://", "https://"):
+            self._session.mount(scheme, GuardedAdapter())
         self._lock = threading.Lock()
+        self._host = urlsplit(self.base_url).netloc
+        self.dead = DeadTarget()
+        self._active: set[RequestGuard] = set()  # requests in flight, cut short when the target is judged dead
         if self.verify is False:
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
@@ -177,7 +208,7 @@ class Client:
         return self.request("GET", path, retry=True, **kwargs)
 
     def post(self, path: str, payload: Any, **kwargs: Any) -> Response:
-        """A write (login, chat, sync): sent once, never retried."""
+        """A write (login, chat, sync): sent a second time only if the first try got no answer at all."""
         return self.request("POST", path, json_body=payload, retry=False, **kwargs)
 
     def request(
@@ -190,24 +221,53 @@ class Client:
         cookies: dict[str, str] | None = None,
         retry: bool = False,
         timeout: float | None = None,
+        resend: bool = True,
+        judge: bool = True,
     ) -> Response:
-        """Send one request (retried only when `retry`); `timeout` overrides the client's for it."""
-        attempts = self.retry.attempts if retry else 1
+        """Send one request; `timeout` overrides the client's for it.
+
+        With `retry`, transient failures and 502/503/504 are tried again within the policy. Without
+        it, the request is sent a second time only when the first try got no answer byte at all
+        (refused or reset before anything came back), unless `resend` is False. With `judge` a
+        request to a target already judged dead is not sent (NotAttempted), and a failure that shows
+        the target dead is remembered. The readiness wait passes neither: its polls are its retries,
+        and it polls a target that is expected to be down for a while.
+        """
+        endpoint = f"{method} {path.split('?')[0]}"
+        if judge and (cause := self.dead.cause_for(endpoint)) is not None:
+            raise NotAttempted(cause)
+        attempts = self.retry.attempts if retry else POST_ATTEMPTS if resend else 1
         attempt = 0
         while True:
             attempt += 1
             try:
                 response = self._send_once(method, path, json_body, headers, cookies, attempt, timeout)
             except ProbeError as exc:
-                if attempt < attempts and exc.kind in TRANSIENT_KINDS and self._can_wait(self._backoff(attempt)):
+                another = attempt < attempts and self._worth_another_try(exc, retry)
+                if another and not (judge and self.dead.cause_for(endpoint)) and self._can_wait(self._backoff(attempt)):
                     continue
+                if judge and self.dead.judge(endpoint, exc, connected=exc.kind not in NO_CONNECTION_KINDS):
+                    self._abandon_waiting(exc)
                 raise  # the real reason, not "no time left to retry"
-            if attempt < attempts and response.status in TRANSIENT_STATUSES:
+            self.dead.answered()
+            if retry and attempt < attempts and response.status in TRANSIENT_STATUSES:
                 wait = response.retry_after()
                 if self._can_wait(self._backoff(attempt) if wait is None else wait):
                     continue
             response.attempts = attempt
             return response
+
+    def _abandon_waiting(self, cause: ProbeError) -> None:
+        """The target was just judged dead: stop waiting for requests that have not had a byte back."""
+        with self._lock:
+            waiting = list(self._active)
+        for guard in waiting:
+            guard.abandon(cause)
+
+    @staticmethod
+    def _worth_another_try(error: ProbeError, idempotent: bool) -> bool:
+        """A GET after any transient failure; anything else only when no answer byte came back."""
+        return error.kind in TRANSIENT_KINDS and (idempotent or not error.answered)
 
     def _can_wait(self, seconds: float) -> bool:
         """Wait before the next try if the policy and the deadline allow it; False when they do not."""
@@ -242,7 +302,13 @@ class Client:
         all_headers = {"Accept": "application/json", **self.extra_headers, **(headers or {})}
         started = time.monotonic()
         status: int | None = None
+        size = 0
+        guard = RequestGuard(budget)
+        token = current_guard.set(guard)
+        with self._lock:
+            self._active.add(guard)
         try:
+            guard.start()
             with self._session.request(
                 method,
                 self.base_url + path,
@@ -254,8 +320,16 @@ class Client:
                 stream=True,
                 verify=self.verify,
             ) as raw:
+                if guard.cut:  # http.client takes the EOF of a shut-down socket for the end of the headers
+                    raise self._overrun(endpoint, None, budget, guard)
                 status = raw.status_code
-                body = self._read_capped(raw, endpoint, started, budget)
+                try:
+                    body = self._read_capped(raw, endpoint, started, budget)
+                finally:
+                    guard.disarm()
+                size = len(body)
+                if guard.cut:  # a close-delimited body cut by the watchdog looks complete: it is not
+                    raise self._overrun(endpoint, status, budget, guard)
                 response = Response(
                     method=method,
                     path=path,
@@ -265,11 +339,24 @@ class Client:
                     elapsed_ms=_ms_since(started),
                 )
         except requests.RequestException as exc:
+            guard.disarm()
+            if guard.cut:
+                overrun = self._overrun(endpoint, status, budget, guard)
+                raise _deadline_instead(overrun, endpoint, cut_by_deadline) from None
             error = transport_error(exc, endpoint, self.base_url, budget)
+            error.answered = guard.received > 0
             raise _deadline_instead(error, endpoint, cut_by_deadline) from None
         except ProbeError as exc:
+            guard.disarm()
+            if guard.cut and exc.kind != "timeout":
+                exc = self._overrun(endpoint, status, budget, guard, size)
+            exc.answered = exc.answered or guard.received > 0
             raise _deadline_instead(exc, endpoint, cut_by_deadline) from None
         finally:
+            guard.disarm()
+            current_guard.reset(token)
+            with self._lock:
+                self._active.discard(guard)
             self._record(method, path, status, started, attempt)
         if 300 <= response.status < 400:
             raise redirect_error(
@@ -277,11 +364,42 @@ class Client:
             )
         return response
 
+    def _overrun(
+        self, endpoint: str, status: int | None, budget: float, guard: RequestGuard, size: int = 0
+    ) -> ProbeError:
+        """The watchdog ended the request: one sentence for how far the answer had come."""
+        if (cause := guard.abandoned) is not None:
+            return ProbeError(
+                cause.kind,
+                f"{endpoint}: no answer after {seconds_text(guard.elapsed())}, "
+                f"when the target was judged dead: {cause}",
+            )
+        if status is not None:
+            return ProbeError(
+                "timeout",
+                f"{endpoint}: the answer was still arriving after {seconds_text(budget)} "
+                f"({size or guard.received} bytes so far); the server sends too slowly; check it, or raise --timeout",
+                status=status,
+            )
+        if guard.received:
+            return ProbeError(
+                "timeout",
+                f"{endpoint}: {self._host} sent only {guard.received} bytes of its answer's headers within "
+                f"{seconds_text(budget)}; the server sends too slowly or is hanging; check it, or raise --timeout",
+                answered=True,
+            )
+        return ProbeError(
+            "timeout",
+            f"{endpoint}: {self._host} accepted the connection but sent no answer within "
+            f"{seconds_text(budget)}; the server is hanging or overloaded",
+        )
+
     def _read_capped(self, raw: requests.Response, endpoint: str, started: float, budget: float) -> bytes:
         """Read the body as it arrives, stopping at the size cap and at the time budget."""
         declared = raw.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise self._too_large(endpoint, raw.status_code, f"announced a {_mib(int(declared))} answer")
+        if _DIGITS.fullmatch(declared) and (len(declared) > 15 or int(declared) > self.max_body_bytes):
+            size = f"{_mib(int(declared))}" if len(declared) <= 15 else f"{len(declared)}-digit-byte"
+            raise self._too_large(endpoint, raw.status_code, f"announced a {size} answer")
         chunks: list[bytes] = []
         size = 0
         for chunk in _chunks(raw, endpoint, budget):
@@ -333,11 +451,11 @@ def parse_retry_after(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if _DIGITS.fullmatch(value):
+        return float(value)  # a 5000-digit value is inf: longer than any wait, never waited for
     try:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
 
 

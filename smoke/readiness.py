@@ -11,6 +11,7 @@ check, and its time is not counted in the checks' time.
 from __future__ import annotations
 
 import html
+import json
 import re
 import time
 from collections.abc import Callable
@@ -33,6 +34,10 @@ MAX_DELAY = 5.0
 MAX_RETRY_AFTER = 10.0
 # Consecutive identical observations are merged; this many distinct ones are kept for the report.
 MAX_HISTORY = 20
+# A poll gets at least this long, even when the wait's limit is about to pass.
+MIN_POLL_SECONDS = 1.0
+# Server text (a version, an odd "ok") kept per observation.
+MAX_SEEN_CHARS = 100
 READY = '{"ok": true}'
 CHECK_NAME = "wait-for-ready"  # label of the wait's requests in the request audit (not a check id)
 
@@ -210,8 +215,10 @@ def wait_until_ready(
 ) -> Readiness:
     """Poll until healthy (and the expected version answers) or `limit` seconds have passed.
 
-    Each poll is one request, never retried by the client: the wait is the retry. The last poll
-    happens at the limit; a target that hangs can stretch it by one request timeout.
+    Each poll is one request, never retried by the client: the wait is the retry. Each poll's
+    timeout is cut to the time the wait has left (but at least MIN_POLL_SECONDS), so a target that
+    hangs or trickles its answer stretches the wait by at most that much, and the run's deadline
+    still bounds every request.
     """
     sleep = sleep or pause
     result = Readiness(limit=limit, expected_version=expect_version)
@@ -221,7 +228,8 @@ def wait_until_ready(
     token = current_check.set(CHECK_NAME)
     try:
         while True:
-            observation = _poll(client, result)
+            budget = min(client.timeout, max(deadline - clock(), MIN_POLL_SECONDS))
+            observation = _poll(client, result, budget)
             result.record(observation)
             result.waited = clock() - started
             if result.done:
@@ -239,9 +247,9 @@ def wait_until_ready(
         result.waited = clock() - started
 
 
-def _poll(client: Client, result: Readiness) -> Observation:
+def _poll(client: Client, result: Readiness, budget: float) -> Observation:
     """One look: /api/health, then /api/version when a version is expected."""
-    health = _get(client, "/api/health")
+    health = _get(client, "/api/health", budget)
     if isinstance(health, Observation):
         result.ready = False
         return health
@@ -250,7 +258,7 @@ def _poll(client: Client, result: Readiness) -> Observation:
     if not result.ready or result.expected_version is None:
         return observation
     result.version = None
-    version = _get(client, "/api/version")
+    version = _get(client, "/api/version", budget)
     if isinstance(version, Observation):
         version.seen = f"healthy, but /api/version: {version.seen}"
         return version
@@ -259,7 +267,7 @@ def _poll(client: Client, result: Readiness) -> Observation:
         seen.seen = f"healthy, but /api/version: {seen.seen}"
         return seen
     try:
-        result.version = version.json("version")["currentVersion"]
+        result.version = _capped(str(version.json("version")["currentVersion"]))
     except ProbeError as exc:
         return Observation(f"healthy, but /api/version: {_short(exc, version.status)}", exc.kind, version.status)
     if version_matches(result.expected_version, result.version):
@@ -267,9 +275,10 @@ def _poll(client: Client, result: Readiness) -> Observation:
     return Observation(f"9router {result.version} (expected {result.expected_version})", "version", version.status)
 
 
-def _get(client: Client, path: str) -> Response | Observation:
+def _get(client: Client, path: str, budget: float) -> Response | Observation:
     try:
-        return client.request("GET", path, retry=False)
+        # Not judged: a preview is expected to refuse or hang for a while before it comes up.
+        return client.request("GET", path, retry=False, resend=False, judge=False, timeout=budget)
     except ProbeError as exc:
         return Observation(_short(exc, exc.status), exc.kind, exc.status)
     except SmokeError as exc:  # DeadlineExceeded: the run's deadline lies beyond the wait, but be safe
@@ -285,7 +294,8 @@ def _health_observation(response: Response) -> Observation:
         return Observation(_short(exc, response.status), exc.kind, response.status)
     if data.get("ok") is True:
         return Observation(READY, "ready", response.status)
-    return Observation(f'HTTP 200 {{"ok": {str(data.get("ok")).lower()}}}', "http", response.status)
+    ok = _capped(json.dumps(data.get("ok"), ensure_ascii=True), 40)
+    return Observation(f'HTTP 200 {{"ok": {ok}}}', "http", response.status)
 
 
 def _answer_observation(response: Response) -> Observation:
@@ -317,6 +327,12 @@ def _short(exc: ProbeError, status: int | None) -> str:
         return _TRANSPORT_SEEN[exc.kind]
     what = _ANSWER_SEEN.get(exc.kind, f"an unusable answer ({exc.kind})")
     return f"HTTP {status} with {what}" if status else what
+
+
+def _capped(text: str, limit: int = MAX_SEEN_CHARS) -> str:
+    """Server text in a poll log: one line, bounded ("..." when cut)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _plural(count: int, word: str) -> str:

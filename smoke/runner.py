@@ -1,8 +1,10 @@
 """Runs the selected checks concurrently, respecting their declared order, within the deadline.
 
 A check that raises is turned into a result here, so one broken check never stops the run:
-ProbeError -> fail (the target misbehaved), missing credentials or deadline -> error, anything
-else -> error marked as a crash (a bug in the gate).
+ProbeError -> fail (the target misbehaved), missing credentials or deadline -> error, a request
+not sent because the target was already judged dead -> error "not attempted: <the one cause>",
+anything else -> error marked as a crash (a bug in the gate). Every message and evidence string is
+masked, then cut to a bounded length, so a hostile server cannot balloon the reports.
 
 The run ends on time: at the deadline, or at the first SIGINT/SIGTERM (`Interrupts`), the runner
 stops waiting, checks still running are reported as errors ("did not finish"), and the reports are
@@ -19,7 +21,7 @@ from types import FrameType
 from typing import Any
 
 from smoke.context import RunContext
-from smoke.errors import DeadlineExceeded, NeedsDashboardAuth, ProbeError
+from smoke.errors import DeadlineExceeded, NeedsDashboardAuth, NotAttempted, ProbeError
 from smoke.http import current_check
 from smoke.model import Check, CheckOutcome, Result, Status
 from smoke.secrets import redact, safe_evidence
@@ -28,6 +30,10 @@ from smoke.secrets import redact, safe_evidence
 COULD_NOT_RUN = frozenset({"tls", "url"})
 # How often the main thread looks for a stop requested by a signal handler.
 STOP_POLL_SECONDS = 0.05
+# Bounds on what a result keeps: server text can be megabytes long or deeply nested.
+MAX_TEXT_CHARS = 500
+MAX_ITEMS = 5000  # a list of model ids is compared by the baseline: keep real ones whole
+MAX_EVIDENCE_DEPTH = 8
 
 
 class Runner:
@@ -134,7 +140,10 @@ class Runner:
                 result = self._execute(check, prepared, prepare_error)
             finally:
                 busy_ms += int((time.monotonic() - began) * 1000)
-            result.evidence = safe_evidence(result.evidence)  # never a raw body or a key list
+            result.evidence = bounded(safe_evidence(result.evidence))  # never a raw body or a key list
+            result.message = cut(redact(result.message))  # masked before it is cut, never after
+            if result.evidence.get("not_attempted"):
+                busy_ms = 0  # nothing was sent: no latency to show, whatever it waited for
             attempts = self.ctx.client.attempts_for(check.id)
             result.attempts = attempts
             result.flaky = result.status is Status.PASS and attempts > 1
@@ -155,6 +164,9 @@ class Runner:
         except ProbeError as exc:
             status = Status.ERROR if exc.kind in COULD_NOT_RUN else Status.FAIL
             return Result(status, str(exc), {"probe_error": exc.kind, "status": exc.status})
+        except NotAttempted as exc:
+            # No latency and no status: nothing was sent. The kind lets the common-cause note count it.
+            return Result.errored(str(exc), probe_error=exc.cause.kind, not_attempted=True)
         except (NeedsDashboardAuth, DeadlineExceeded) as exc:
             return Result.errored(str(exc))
         except Exception as exc:
@@ -181,7 +193,36 @@ def common_cause(outcomes: list[CheckOutcome]) -> str | None:
         return None
     if any(o.status is Status.PASS for o in outcomes):
         return None
-    return f"{len(failed)} checks failed for one reason: {failed[0].result.message}"
+    # The cause in its own words, from a check that met it, not one that was then not attempted.
+    first = next((o for o in failed if not o.result.evidence.get("not_attempted")), failed[0])
+    return f"{len(failed)} checks failed for one reason: {first.result.message}"
+
+
+def cut(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """`text` up to `limit` characters, saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... (cut: {len(text)} characters in all)"
+
+
+def bounded(value: Any, depth: int = 0) -> Any:
+    """Evidence with every string masked then cut, every list and mapping capped, nesting bounded."""
+    if isinstance(value, str):
+        return cut(redact(value))
+    if depth >= MAX_EVIDENCE_DEPTH and isinstance(value, (dict, list, tuple)):
+        return f"<nested deeper than {MAX_EVIDENCE_DEPTH} levels, not kept>"
+    if isinstance(value, dict):
+        items = list(value.items())
+        kept = {cut(str(k), 100): bounded(v, depth + 1) for k, v in items[:MAX_ITEMS]}
+        if len(items) > MAX_ITEMS:
+            kept["(cut)"] = f"{len(items) - MAX_ITEMS} more entries not kept"
+        return kept
+    if isinstance(value, (list, tuple)):
+        kept_list = [bounded(v, depth + 1) for v in value[:MAX_ITEMS]]
+        if len(value) > MAX_ITEMS:
+            kept_list.append(f"<{len(value) - MAX_ITEMS} more items not kept>")
+        return kept_list
+    return value
 
 
 class RunInterrupted(KeyboardInterrupt):

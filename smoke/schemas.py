@@ -54,8 +54,9 @@ def location(error: ValidationError) -> str:
     """`critical_providers[1]` style path of a validation error ("(top level)" for the root)."""
     path = ""
     for part in error.absolute_path:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "(top level)"
+        name = part if isinstance(part, int) else _short_text(str(part), 60)
+        path += f"[{name}]" if isinstance(part, int) else (f".{name}" if path else name)
+    return _short_text(path, 200) or "(top level)"
 
 
 def problems(name: str, data: Any) -> list[str]:
@@ -65,11 +66,19 @@ def problems(name: str, data: Any) -> list[str]:
 
 
 def response_problem(endpoint_schema: str, data: Any) -> str | None:
-    """The first shape problem of a 9router response, or None when it fits."""
-    found = problems(f"responses/{endpoint_schema}", data)
-    return found[0] if found else None
+    """The first shape problem of a 9router response, or None when it fits.
+
+    Only the first is looked for: a hostile answer of a million wrong items would otherwise build
+    a million errors (gigabytes) to report one.
+    """
+    error = next(iter(validator(f"responses/{endpoint_schema}").iter_errors(data)), None)
+    return None if error is None else f"{location(error)}: {_short(error)}"
 
 
 def _short(error: ValidationError) -> str:
-    message = error.message
-    return message if len(message) <= 160 else message[:157] + "..."
+    # jsonschema's message repr()s the offending value: a megabyte string makes a megabyte message.
+    return _short_text(error.message, 160)
+
+
+def _short_text(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

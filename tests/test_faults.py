@@ -52,6 +52,9 @@ class Case:
     attempts: int | None = None
     sent_once: tuple[str, str] | None = None  # a request that must have reached the server exactly once
     phase: str = "pre"  # "post": a full post-deploy run (routing, aliases, combos configured)
+    # Nothing listens: whichever request meets it first judges the target dead, and the checks
+    # whose requests came later say "not attempted: <that cause>" (an error, nothing sent).
+    dead: bool = False
 
 
 WRONG_SHAPE_PROVIDERS = {"connections": [{"id": "a", "provider": "p"}, {"id": "b", "provider": "p", "isActive": "yes"}]}
@@ -59,8 +62,9 @@ WRONG_SHAPE_PROVIDERS = {"connections": [{"id": "a", "provider": "p"}, {"id": "b
 CATALOGUE: dict[str, Case] = {
     # --- transport ------------------------------------------------------------------------
     "refused connection": Case({}, "models-reachable", "fail", ("GET /api/v1/models", "connection refused"),
-                               target="closed", attempts=3),
-    "DNS failure": Case({}, "models-reachable", "fail", ("GET /api/v1/models", "does not resolve"), target="dns"),
+                               target="closed", attempts=3, dead=True),
+    "DNS failure": Case({}, "models-reachable", "fail", ("GET /api/v1/models", "does not resolve"), target="dns",
+                        dead=True),
     "hang past the timeout": Case({MODELS: {"mode": "hang"}}, "models-reachable", "fail",
                                   ("GET /api/v1/models", "sent no answer within 1s"), args=("--timeout", "1s")),
     "body trickling slower than the timeout": Case({MODELS: {"mode": "trickle", "interval": 0.3}}, "models-reachable",
@@ -252,12 +256,18 @@ def test_the_catalogue_case_ends_with_the_right_status_message_reports_and_exit_
 
     entry = result.check(case.check)
     assert result.exit_code == case.exit_code, result.stdout + result.stderr
-    assert entry["status"] == case.status, entry
     message = entry["message"]
+    says, attempts = case.says, case.attempts
+    if case.dead and entry["evidence"].get("not_attempted"):
+        assert (entry["status"], message[:15], entry["attempts"]) == ("error", "not attempted: ", 1), entry
+        assert "latency_ms" not in entry["evidence"]
+        says, attempts = says[1:], None  # the cause names the endpoint that met it, not this one
+    else:
+        assert entry["status"] == case.status, entry
     assert "\n" not in message
-    for fragment in case.says:
+    for fragment in says:
         assert fragment in message, message
-    if case.attempts is not None:
+    if attempts is not None:
         assert entry["attempts"] == case.attempts
     if case.sent_once is not None:
         assert sent.count(case.sent_once) == 1
@@ -301,10 +311,17 @@ def test_a_check_that_passed_only_after_a_retry_is_flaky_in_every_report(router_
 
 def test_every_check_meeting_a_dead_target_is_summed_up_in_one_sentence(out_dir: Path) -> None:
     result = run_gate(out_dir, "--base-url", closed_port_url(), "--api-key", "sk-unused-1234", "--model", "fake/x")
-    notes = result.report["notes"]
-    assert notes[0].startswith(f"{result.report['counts']['fail']} checks failed for one reason: GET ")
+    notes, counts = result.report["notes"], result.report["counts"]
+    assert notes[0].startswith(f"{counts['fail'] + counts['error']} checks failed for one reason: GET ")
     assert "connection refused" in notes[0]
     assert f"note: {notes[0]}" in result.stdout
+    # Checks whose requests came after the target was judged dead say so, with nothing sent.
+    for check_id in ("deployment-identity", "chat-completion"):
+        entry = result.check(check_id)
+        assert entry["status"] == "error", entry
+        assert entry["message"].startswith("not attempted: ") and "connection refused by 127.0.0.1" in entry["message"]
+        assert {"latency_ms", "status"}.isdisjoint(entry["evidence"])
+    assert ("POST", "/v1/chat/completions") not in {(r["method"], r["path"]) for r in result.report.get("requests", [])}
 
 
 def test_the_deadline_ends_a_run_against_a_hanging_server_with_partial_reports(out_dir: Path) -> None:

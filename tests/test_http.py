@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from smoke import http
-from smoke.errors import DeadlineExceeded, ProbeError
+from smoke.errors import DeadlineExceeded, NotAttempted, ProbeError
 from smoke.http import Client, RetryPolicy, parse_retry_after
 from smoke.secrets import Redactor, redactor
 from tests.harness.faults import FaultServer, TLSFiles, closed_port_url, make_tls_files
@@ -178,17 +178,30 @@ def test_only_502_503_504_are_retried(faults: FaultServer, waits: list[float], s
     assert (response.status, response.attempts, waits) == (status, 1, [])
 
 
-@pytest.mark.parametrize("mode", ["status", "drop"])
-def test_a_post_is_sent_once_whatever_happens(faults: FaultServer, waits: list[float], mode: str) -> None:
+@pytest.mark.parametrize(
+    ("mode", "sent"),
+    [("status", 1), ("reset", 1), ("garbage", 1), ("drop", 2)],
+    ids=["answered 503", "reset mid-answer", "answered garbage", "closed before any byte"],
+)
+def test_a_post_is_sent_again_only_when_no_answer_byte_came_back(
+    faults: FaultServer, waits: list[float], mode: str, sent: int
+) -> None:
     faults.set("/v1/chat/completions", mode, status=503)
     target = client(faults.base_url)
     try:
         response = target.post("/v1/chat/completions", {"model": "m"})
         assert response.attempts == 1
     except ProbeError as error:
-        assert error.kind == "reset"
-    assert faults.count("POST", "/v1/chat/completions") == 1
-    assert waits == []
+        assert error.answered is (sent == 1)
+    assert faults.count("POST", "/v1/chat/completions") == sent
+    assert len(waits) == sent - 1
+
+
+def test_a_post_that_times_out_is_never_sent_again(faults: FaultServer, waits: list[float]) -> None:
+    faults.set("/api/auth/login", "hang")
+    error = probe_error(lambda: client(faults.base_url, timeout=0.3).post("/api/auth/login", {"password": "x"}))
+    assert error.kind == "timeout"
+    assert faults.count("POST", "/api/auth/login") == 1
 
 
 def test_every_try_is_recorded_with_its_check(faults: FaultServer, waits: list[float]) -> None:
@@ -294,3 +307,89 @@ def test_a_real_9router_answers_through_the_client_with_its_own_shapes(router_st
     unknown = target.get("/no-such-page")
     assert unknown.status == 404
     assert probe_error(lambda: unknown.json()).kind == "html"  # Next.js's 404 page
+
+
+# --- a dead target is judged once -----------------------------------------------------------------
+
+
+def test_after_a_refusal_no_request_is_sent_and_each_names_the_one_cause(waits: list[float]) -> None:
+    target = client(closed_port_url())
+    first = probe_error(lambda: target.get("/api/version"))
+    assert first.kind == "refused" and target.dead.cause is first
+    for send in (lambda: target.get("/api/v1/models"), lambda: target.post("/v1/chat/completions", {})):
+        with pytest.raises(NotAttempted) as info:
+            send()
+        assert str(info.value) == f"not attempted: {first}"
+    assert [r.path for r in target.records] == ["/api/version"] * 3  # the GET's own tries only
+
+
+def test_a_target_that_never_answered_is_dead_after_one_timeout(faults: FaultServer) -> None:
+    faults.set("*", "hang")
+    target = client(faults.base_url, timeout=0.3)
+    probe_error(lambda: target.get("/api/health"))
+    started = time.monotonic()
+    with pytest.raises(NotAttempted):
+        target.post("/api/auth/login", {"password": "x"})
+    assert time.monotonic() - started < 0.05
+    assert faults.count("POST", "/api/auth/login") == 0
+
+
+def test_after_an_answer_a_hanging_read_marks_only_its_endpoint(faults: FaultServer) -> None:
+    faults.set("/slow", "hang")
+    faults.set("/ok", "status", status=200)
+    target = client(faults.base_url, timeout=0.3)
+    assert target.get("/ok").status == 200
+    probe_error(lambda: target.get("/slow"))
+    with pytest.raises(NotAttempted):
+        target.get("/slow?again=1")
+    assert target.get("/ok").status == 200
+    assert target.dead.cause is None
+
+
+def test_the_readiness_wait_is_neither_stopped_nor_counted_by_the_judgement() -> None:
+    target = client(closed_port_url())
+    for _ in range(2):
+        error = probe_error(lambda: target.request("GET", "/api/health", resend=False, judge=False))
+        assert error.kind == "refused"
+    assert target.dead.cause is None and len(target.records) == 2
+
+
+# --- every wait bounded, every parse total ------------------------------------------------------
+
+
+def test_headers_trickling_in_end_at_the_timeout_not_per_read(faults: FaultServer) -> None:
+    faults.set("/x", "slow-headers", interval=0.05)  # each byte far within the 1 s read timeout
+    started = time.monotonic()
+    error = probe_error(lambda: client(faults.base_url).get("/x"))
+    assert time.monotonic() - started < 1.3
+    assert (error.kind, error.status, error.answered) == ("timeout", None, True)
+    assert "bytes of its answer's headers within 1s" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        (b'{"a": Infinity}', "Infinity, which is not a JSON number"),
+        (b'{"a": NaN}', "NaN, which is not a JSON number"),
+        (b'{"a": ' + b"1" * 5000 + b"}", "a 5000-digit number"),
+        (b'{"a": 1e400}', "the number 1e400, too large for a float"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested deeper than 64 levels"),
+    ],
+)
+def test_json_the_gate_cannot_trust_is_a_probe_error(raw: bytes, says: str) -> None:
+    response = http.Response("GET", "/x", 200, {}, raw, 1)
+    error = probe_error(response.json)
+    assert error.kind == "json"
+    assert str(error).startswith("GET /x answered JSON the gate refuses to read (HTTP 200): ")
+    assert says in str(error)
+
+
+def test_lone_surrogates_are_replaced_and_pairs_kept() -> None:
+    response = http.Response("GET", "/x", 200, {}, b'{"k\\udc00": ["\\ud800", "\\ud83d\\ude00"]}', 1)
+    assert response.json() == {"k\ufffd": ["\ufffd", "\U0001f600"]}
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "9" * 5000, "Mon, 99 Foo 99999 99:99:99 GMT", "-1"])
+def test_a_retry_after_of_any_shape_is_read_without_raising(value: str) -> None:
+    seconds = parse_retry_after(value)
+    assert seconds is None or seconds >= 0

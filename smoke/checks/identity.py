@@ -25,6 +25,8 @@ def deployment_identity(ctx: RunContext) -> Result:
     # Memoised: the same read fills the version at the top of every report.
     seen = ctx.version()
     if expected is None:
+        if seen is None and (cause := ctx.client.dead.cause) is not None:
+            return Result.errored(f"not attempted: {cause}", probe_error=cause.kind, not_attempted=True)
         if seen is None:
             return Result.skipped(
                 "no --expect-version given; /api/version did not say which version answered", version=None

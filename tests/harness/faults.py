@@ -15,6 +15,8 @@ Modes (``FAULT_MODES``):
 - ``pass``      proxy to the upstream (404 JSON when there is none)
 - ``hang``      read the request, never answer (until ``seconds`` or the server stops)
 - ``trickle``   200 JSON whose body arrives one byte every ``interval`` seconds
+- ``slow-headers`` the status line and headers arrive one byte every ``interval`` seconds (each
+                byte well within a per-read timeout, the whole never within the request's)
 - ``html``      an HTML page (``status``, default 200), as a proxy or login wall would send
 - ``body``      ``status`` with ``body`` bytes (or JSON-encoded ``json``) and ``content_type``:
                 truncated JSON, wrong shape, non-UTF-8, empty 200...
@@ -50,7 +52,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 FAULT_MODES = frozenset(
-    {"pass", "hang", "trickle", "html", "body", "big", "reset", "drop", "garbage", "status", "redirect", "providers"}
+    {"pass", "hang", "trickle", "slow-headers", "html", "body", "big", "reset", "drop", "garbage", "status"}
+    | {"redirect", "providers"}
 )
 HTML_PAGE = b"<!DOCTYPE html><html><head><title>Welcome</title></head><body><h1>It works!</h1></body></html>"
 # Hop-by-hop headers a proxy must not forward (RFC 9110 7.6.1), plus the ones we recompute.
@@ -143,7 +146,7 @@ class _Handler(BaseHTTPRequestHandler):
         owner._record(Seen(self.command, path, query, dict(self.headers.items())))
         fault = owner._fault_for(path)
         mode = fault.mode if fault else "pass"
-        getattr(self, "_mode_" + mode)(fault or Fault("pass"), path, query, payload)
+        getattr(self, "_mode_" + mode.replace("-", "_"))(fault or Fault("pass"), path, query, payload)
 
     # ---- helpers -------------------------------------------------------------------------
     def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
@@ -199,6 +202,17 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body[i : i + 1])
             self.wfile.flush()
         self.close_connection = True
+
+    def _mode_slow_headers(self, fault: Fault, path: str, query: str, payload: bytes) -> None:
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + b"X-Pad: " + b"a" * 4000 + b"\r\n\r\n"
+        stopping = self.server.owner._stopping
+        self.close_connection = True
+        with contextlib.suppress(OSError):  # the client hangs up when its budget is spent
+            for i in range(len(head)):
+                if stopping.wait(fault.interval):
+                    break
+                self.wfile.write(head[i : i + 1])
+                self.wfile.flush()
 
     def _mode_html(self, fault: Fault, path: str, query: str, payload: bytes) -> None:
         self._send(fault.status, fault.body or HTML_PAGE, "text/html; charset=utf-8")
