@@ -80,8 +80,7 @@ class Watch:
         self.auth_loop_rounds = int(post_watch.get("auth_loop_rounds", DEFAULT_AUTH_LOOP_ROUNDS))
 
     def run(self) -> WatchRun:
-        for secret in self.settings.secrets():
-            redactor.add(secret)
+        redactor.add_many(self.settings.secrets())
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.started = self.clock()
         try:
