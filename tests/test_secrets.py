@@ -13,11 +13,11 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
+from smoke import secrets
 from smoke.context import RunContext
 from smoke.http import Client
 from smoke.model import CheckOutcome, Phase, Result, RunReport, Severity
 from smoke.reports import render_all, write_all
-from smoke import secrets
 from smoke.secrets import MASK, Redactor, redactor
 from smoke.settings import Settings
 
