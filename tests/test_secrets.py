@@ -84,7 +84,7 @@ def test_key_and_jwt_shapes_are_masked_without_being_registered() -> None:
     jwt = "eyJhbGciOiJIUzI1NiJ9.eyJhdXRoZW50aWNhdGVkIjp0cnVlfQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
     text = f"key sk-46ca45c89e338549-hbfj50-80cf9cef cookie auth_token={jwt}"
     assert r.redact(text) == f"key {MASK} cookie auth_token={MASK}"
-    assert r.redact("task-queue-health-and-more") == "task-queue-health-and-more"  # "sk-" inside a word
+    assert r.redact("glued:xxsk-46ca45c89e338549-hb") == f"glued:xx{MASK}"  # glued to other text
 
 
 def test_data_is_redacted_in_values_and_keys_stay_keys(fresh: Redactor) -> None:
