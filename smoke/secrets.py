@@ -38,11 +38,11 @@ if TYPE_CHECKING:
 MASK = "***"
 
 # A full 9router API key: sk-<machineId16>-<6>-<8 hex> today; older and upstream keys are sk-<token>.
-# No word boundary in front: a server can glue a key to other text ("xxsk-..."), and none of our
-# own words contains "sk-".
-_KEY = r"sk-[A-Za-z0-9_-]{13,}"
+# Masked from 12 characters on, so a key or JWT cut short by anyone (a message cut at N characters)
+# leaves no 12-character piece. No word boundary in front: a server can glue a key to other text
+# ("xxsk-..."), and none of our own words contains "sk-" or "eyJ" (base64 of '{"').
 _JWT = r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
-_SHAPES = re.compile(f"{_KEY}|{_JWT}")
+_SHAPES = re.compile(r"sk-[A-Za-z0-9_-]{9,}|eyJ[A-Za-z0-9_.-]{9,}")
 # What is left of a key or JWT cut at the end of a text (a capped body, an excerpt).
 _CUT_SHAPE = re.compile(r"(?:sk-[A-Za-z0-9_-]*|eyJ[A-Za-z0-9_.-]*)\Z")
 # At most 100 characters: a real key has 35, and a bound keeps the masking regex shallow.
@@ -54,6 +54,7 @@ MIN_TEXT_SECRET_LENGTH = 8  # a given secret this long is also masked in rendere
 MAX_HARVESTED = 1000  # keys registered from answers per run; beyond, their shape still masks them
 MAX_VISITED = 100_000  # JSON containers looked at per answer, so a huge answer costs milliseconds
 MAX_SECRET_LENGTH = 4096  # longer values are not credentials we send
+PIECE = 12  # no piece this long of a secret may show: its prefixes from this length on are masked too
 _LOCAL_NO_KEY = "local-no-key"  # how usage history names keyless local calls: not a secret
 # Values that are our own vocabulary (statuses, verdicts, severities): never masked as a whole.
 _OWN_WORDS = frozenset({"pass", "fail", "error", "skip", "P0", "P1", "pre", "post", "true", "false", "none", "all"})
@@ -340,6 +341,8 @@ def _build(known: dict[str, bool]) -> _Patterns:
             whole.add(secret)
             continue
         forms = _forms_of(secret)
+        # A secret cut short elsewhere (a message cut at N characters) starts with a long prefix.
+        forms |= {secret[:n] for n in range(PIECE, min(len(secret), 64))}
         value_forms |= forms
         if text_safe:
             text_forms |= {f for f in forms if len(f) >= MIN_TEXT_SECRET_LENGTH}

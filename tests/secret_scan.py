@@ -22,7 +22,8 @@ through ``capsys``/``capfd``, the output of in-process CLI runs (``smoke.cli.mai
 ``subprocess.run``/``communicate`` with captured output, of click's ``CliRunner``, and any text
 passed to :func:`record`.
 
-Forms: raw, URL-encoded (``%XX`` and ``+``), JSON-escaped, and base64/base64url at any alignment.
+Forms: raw, URL-encoded (``%XX`` and ``+``), JSON-escaped, base64/base64url at any alignment, and
+any 12-character piece of a longer secret (a key cut in the middle of a message).
 A test whose inputs must hold a secret (a file it writes for the gate to read) marks them:
 ``@pytest.mark.secret_inputs("inputs.env")`` exempts those file names under ``tmp_path``.
 """
@@ -44,6 +45,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 MIN_LENGTH = 8
+PIECE = 12  # a piece this long of a longer secret (a key cut in a message) counts as a leak too
 MAX_FILE_BYTES = 32 * 1024 * 1024
 # Files a 9router DATA_DIR holds: the server's own store of keys, not an artifact of ours.
 _DATA_DIR_MARKERS = ("jwt-secret", "machine-id")
@@ -104,11 +106,15 @@ def scan(texts: list[tuple[str, str]], secrets: dict[str, str]) -> list[Hit]:
     hits: list[Hit] = []
     for value, what in secrets.items():
         variants = forms(value)
+        pieces = [value[i : i + PIECE] for i in range(len(value) - PIECE + 1)] if len(value) > PIECE else []
         for where, text in texts:
             for name, form in variants.items():
                 if form in text:
                     hits.append(Hit(what, name, where))
                     break
+            else:
+                if any(piece in text for piece in pieces):
+                    hits.append(Hit(what, f"as a {PIECE}-character piece", where))
     return hits
 
 
