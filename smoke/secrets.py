@@ -42,7 +42,7 @@ MASK = "***"
 # leaves no 12-character piece. No word boundary in front: a server can glue a key to other text
 # ("xxsk-..."), and none of our own words contains "sk-" or "eyJ" (base64 of '{"').
 _JWT = r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
-_SHAPES = re.compile(r"sk-[A-Za-z0-9_-]{9,}|eyJ[A-Za-z0-9_.-]{9,}")
+_SHAPES = re.compile(r"sk-[A-Za-z0-9_-]{9,}|eyJ[A-Za-z0-9_-]{9,}(?:\.[A-Za-z0-9_-]+)*")
 # What is left of a key or JWT cut at the end of a text (a capped body, an excerpt).
 _CUT_SHAPE = re.compile(r"(?:sk-[A-Za-z0-9_-]*|eyJ[A-Za-z0-9_.-]*)\Z")
 # At most 100 characters: a real key has 35, and a bound keeps the masking regex shallow.

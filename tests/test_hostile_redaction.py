@@ -398,3 +398,28 @@ def test_real_keys_stay_masked_when_the_real_router_is_poisoned(
 def _usage_has_key(stack: Stack) -> bool:
     history = stack.admin.session.get(f"{stack.base_url}/api/usage/history", timeout=10).json()
     return any(k.startswith(stack.api_key) for k in history.get("byApiKey", {}))
+
+
+def test_the_action_against_a_poisoned_real_router_keeps_its_outputs_and_masks_real_keys(
+    router_stack: Stack,
+    github_env: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    step_log: StepLog,  # noqa: F811
+) -> None:
+    real_keys = [entry["key"] for entry in router_stack.admin.api_keys()]
+    version = router_stack.admin.session.get(f"{router_stack.base_url}/api/version", timeout=10).json()
+    with FaultServer(upstream=router_stack.base_url) as faults:
+        faults.set("/api/version", "body", json_body=version | poisoned("v"))
+        faults.set("/api/health", "body", json_body={"ok": True} | poisoned("h"))
+        code = run_action(monkeypatch, step_log, **(stack_inputs(router_stack) | {"base_url": faults.base_url}))
+    printed = capsys.readouterr()
+    assert code == 0, step_log.out + printed.err
+    got = outputs(github_env)
+    assert got["verdict"] == "pass" and got["blocking-failures"] == "" and got["rollback"] == "false"
+    workspace = github_env / "workspace"
+    assert_report_intact(json.loads((workspace / got["report"]).read_text()), "pass")
+    assert all(kinds in ([], ["Skipped"]) for kinds in junit_failures(workspace / got["junit"]).values())
+    texts = [step_log.out, printed.err] + [p.read_text() for p in github_env.rglob("*") if p.is_file()]
+    for key in real_keys:
+        assert all(no_piece(text, key) for text in texts), "a real key leaked"

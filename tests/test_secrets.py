@@ -272,3 +272,14 @@ def test_a_check_cannot_put_a_raw_body_or_a_key_list_into_its_evidence() -> None
         "nested": {"ok": [1, {"total": 2}]},
     }
     assert redactor.redact(outcome.result.message) == f"saw {MASK}"
+
+
+def test_a_secret_cut_short_elsewhere_leaves_no_twelve_character_piece() -> None:
+    """Messages cut at N characters by other modules (schema problems, error excerpts) cut before
+    our masking runs: a long prefix of a given secret, and any key or JWT start, is masked too."""
+    r = Redactor()
+    r.add("correct horse battery staple")
+    assert r.redact("x correct horse b...") == f"x {MASK}..."
+    assert r.redact("x 'sk-46ca45c89e3...") == f"x '{MASK}..."
+    assert r.redact("x eyJhbGciOiJIUzI1...") == f"x {MASK}..."
+    assert r.redact("x sk-46ca4***") == "x sk-46ca4***"  # 9router's own masked form stays readable

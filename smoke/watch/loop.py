@@ -22,7 +22,7 @@ from smoke.model import Check, CheckOutcome, RunReport, Status
 from smoke.reports import console, write_all
 from smoke.reports.watch_summary import clock_time, span
 from smoke.runner import Interrupts, Runner
-from smoke.secrets import redact, redactor
+from smoke.secrets import redact, redact_report, redactor
 from smoke.settings import Settings
 from smoke.watch.options import WatchOptions
 from smoke.watch.probes import ProviderRetest, divergence
@@ -231,7 +231,7 @@ class Watch:
         return f"{head} {'; '.join(parts) or 'nothing ran'}"
 
     def _finish(self) -> WatchRun:
-        report = build_report(self)
+        report = redact_report(build_report(self))  # values masked before any sink renders them
         paths = report_paths(self.settings)
         problems = write_all(report, paths, self.requests)
         self._say(console.render(report))
