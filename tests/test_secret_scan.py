@@ -42,6 +42,7 @@ def test_a_twelve_character_piece_of_a_secret_is_a_hit_and_a_shorter_one_is_not(
     ]
     hits = scan(texts, {key: "a key"})
     assert [(h.where, h.form) for h in hits] == [("cut.txt", "as a 12-character piece")]
+    assert scan([("float", 'time="0.9530000000000002"')], {"sk-0000000000000000-wrong0-00000000": "k"}) == []
 
 
 def test_forms_cover_base64_at_every_alignment_and_url_safe() -> None:
