@@ -191,7 +191,8 @@ class Redactor:
     def excerpt(self, text: str, limit: int) -> str:
         """At most `limit` characters of `text` (plus "..."), masked before it is cut, and with a
         key or secret cut in two at the edge masked too."""
-        longest = max((len(s) for s in self._known), default=0) * 6 + 64  # room for the widest form
+        with self._lock:  # checks register keys from other threads
+            longest = max((len(s) for s in self._known), default=0) * 6 + 64  # room for the widest form
         window = self.redact_value(text[: limit + longest])
         if len(text) <= limit and len(window) <= limit:
             return _CUT_SHAPE.sub(MASK, window)  # the body itself may end in a cut key
