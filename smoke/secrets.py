@@ -342,8 +342,12 @@ def _build(known: dict[str, bool]) -> _Patterns:
             whole.add(secret)
             continue
         forms = _forms_of(secret)
-        # A secret cut short elsewhere (a message cut at N characters) starts with a long prefix.
-        forms |= {secret[:n] for n in range(PIECE, min(len(secret), 64))}
+        if is_key(secret):
+            # The shape already masks a key raw, escaped (nothing to escape) and cut; keep its base64.
+            forms = {f for f in forms if not f.startswith("sk-")}
+        else:
+            # A secret cut short elsewhere (a message cut at N characters) starts with a long prefix.
+            forms |= {secret[:n] for n in range(PIECE, min(len(secret), 64))}
         value_forms |= forms
         if text_safe:
             text_forms |= {f for f in forms if len(f) >= MIN_TEXT_SECRET_LENGTH}
