@@ -287,7 +287,7 @@ def measured_run(tmp_path: Path, fake: FakeRouter) -> tuple[int, float, float, s
 @pytest.mark.parametrize("shape", ["short", "key-shaped"])
 def test_a_huge_key_list_costs_seconds_and_bounded_memory(tmp_path: Path, shape: str) -> None:
     """350,000 short entries (or 290,000 key-shaped ones) under the 8 MiB body cap. Before issue 10:
-    25 s and 627 MiB (short), and the 5-minute deadline (key-shaped)."""
+    31 s and 626 MiB (short), 29 s and 791 MiB (key-shaped); now about 1 s and 130 MiB."""
     count, make = (350_000, lambda i: f"k{i:07d}") if shape == "short" else (290_000, lambda i: f"sk-{i:013d}")
     huge = [{"key": make(i)} for i in range(count)] + [{"key": KEY, "isActive": True}]
     body = json.dumps({"keys": huge}, separators=(",", ":")).encode()
