@@ -20,7 +20,7 @@ from smoke.exitcodes import ExitCode
 from smoke.http import Client
 from smoke.model import RunReport
 from smoke.reports import console, write_all
-from smoke.secrets import redact, redactor
+from smoke.secrets import redact, redact_report, redactor
 from smoke.settings import Settings
 
 # Response schemas every run reads, the critical path's first (usage snapshot, chat). They are
@@ -90,8 +90,7 @@ def run_gate(settings: Settings, out: TextIO | None = None) -> GateRun:
 
 def _run(settings: Settings, out: TextIO | None, interrupts: Any) -> GateRun:
     out = out or sys.stdout  # looked up per call: tests and wrappers redirect it
-    for secret in settings.secrets():
-        redactor.add(secret)
+    redactor.add_many(settings.secrets())
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     started = time.monotonic()
     # --wait-for-ready comes before the checks and on top of their deadline: a 5m wait must not
@@ -144,6 +143,7 @@ def _run(settings: Settings, out: TextIO | None, interrupts: Any) -> GateRun:
     if settings.insecure:
         report.notes.append("TLS certificates were not verified (--insecure): fine for a preview, never for production")
     report.verdict = verdict.decide(outcomes, settings.p1_scope)
+    report = redact_report(report)  # values masked before any sink renders them
     client.close()
     requests = request_rows(client)
     paths = report_paths(settings)

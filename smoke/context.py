@@ -49,7 +49,7 @@ class RunContext:
         return future.result()
 
     def set_cookie(self, value: str) -> None:
-        redactor.add(value)
+        redactor.add_session(value)
         self.cookie = value
 
     # --- public reads -------------------------------------------------------------------------

@@ -95,12 +95,13 @@ class Response:
     def text(self, limit: int = 300) -> str:
         """The body as text for messages: decoded leniently, whitespace squeezed, cut short.
 
-        Any key the body carries is registered with the redactor first, so an excerpt of a
-        broken /api/keys or usage answer cannot print one.
+        Any key the body carries is registered with the redactor first, and the text is masked
+        before it is cut (a key cut in two at the edge is masked too), so an excerpt of a broken
+        /api/keys or usage answer cannot print one, nor a piece of one.
         """
         text = " ".join(self.body.decode("utf-8", "replace").split())
         redactor.harvest_text(text)
-        return text if len(text) <= limit else text[:limit] + "..."
+        return redactor.excerpt(text, limit)
 
     def looks_like_html(self) -> bool:
         head = self.body[:512].lstrip().lower()

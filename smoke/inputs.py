@@ -73,6 +73,30 @@ def sendable(value: str) -> bool:
     return not any((ord(c) < 32 and c != "\t") or ord(c) == 127 for c in value)
 
 
+_HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
+
+
+def parse_header(line: str, number: int) -> tuple[str, str, str | None]:
+    """One `NAME=VALUE` (or `NAME: VALUE`) line -> (name, value, problem or None).
+
+    A problem never shows the value, nor any piece of a line that could not be split: the whole
+    line may be a secret (`--header "$TOKEN"`, `--header "X-Token VALUE"`).
+    """
+    name, sep, value = line.partition("=")
+    if not sep:
+        name, sep, value = line.partition(":")
+    name, value = name.strip(), value.strip()
+    if not sep or not _HEADER_NAME.fullmatch(name):
+        problem = f"header line {number} must be NAME=VALUE or NAME: VALUE (not shown: it may hold a secret)"
+        return "", "", problem
+    if not sendable(value):
+        problem = (
+            f"the value of header {name!r} has control or non-Latin-1 characters (not shown: header values are secret)"
+        )
+        return "", "", problem
+    return name, value, None
+
+
 def ca_bundle_problem(path: Path) -> str | None:
     """Why `path` cannot verify TLS certificates (missing, unreadable, not PEM), or None."""
     if not path.is_file():

@@ -20,6 +20,7 @@ from smoke.inputs import (
     load_config_file,
     output_problem,
     parse_duration,
+    parse_header,
     parse_list,
     parse_scope,
     sendable,
@@ -197,23 +198,14 @@ def build(given: dict[str, Given], *, known_checks: dict[str, Severity], known_s
         values = g.value if isinstance(g.value, (list, tuple)) else [g.value]
         # One header per line, also inside one --header value: a newline must never reach a header.
         entries = [line for item in values for line in str(item).splitlines()]
-        for entry in entries:
+        for number, entry in enumerate(entries, 1):
             if not str(entry).strip():
                 continue
-            name, sep, value = str(entry).partition("=")
-            if not sep:
-                name, sep, value = str(entry).partition(":")
-            if not sep or not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", name.strip()):
-                # Never echo the value: it is usually a secret.
-                problems.append(f"{g.origin}: a header must be NAME=VALUE (got one named {name.strip()[:40]!r})")
+            name, value, problem = parse_header(str(entry), number)
+            if problem:
+                problems.append(f"{g.origin}: {problem}")
                 continue
-            if not sendable(value.strip()):
-                problems.append(
-                    f"{g.origin}: the value of header {name.strip()!r} has control or non-Latin-1 characters "
-                    "(not shown: header values are secret)"
-                )
-                continue
-            headers[name.strip()] = value.strip()
+            headers[name] = value
 
     ca_bundle = None
     if (g := given.get("ca_bundle")) is not None:

@@ -8,9 +8,9 @@ Known secrets (8 characters or more; shorter ones cannot be told from ordinary t
 - what the test harness created or used during the test: API keys (``RouterAdmin.create_key``/
   ``api_keys``), dashboard passwords (``login``/``set_password``), the ``auth_token`` cookies the
   admin received, and the key and password of every ``Stack`` fixture the test used;
-- every secret the gate's redactor learnt during the test (configured secrets, the session cookie,
-  keys harvested from answers); the redactor is emptied before each test, as each gate run is a
-  process of its own;
+- every secret the gate's redactor learnt during the test and masks in rendered text (configured
+  secrets, a token-like session cookie, keys harvested from answers); the redactor is emptied
+  before each test, as each gate run is a process of its own;
 - anything the test passes to :func:`register`.
 
 Scoping to the test keeps the scan fast (every login mints a new cookie); a secret the test never
@@ -22,7 +22,8 @@ through ``capsys``/``capfd``, the output of in-process CLI runs (``smoke.cli.mai
 ``subprocess.run``/``communicate`` with captured output, of click's ``CliRunner``, and any text
 passed to :func:`record`.
 
-Forms: raw, URL-encoded (``%XX`` and ``+``), JSON-escaped, and base64/base64url at any alignment.
+Forms: raw, URL-encoded (``%XX`` and ``+``), JSON-escaped, base64/base64url at any alignment, and
+any 12-character piece of a longer secret (a key cut in the middle of a message).
 A test whose inputs must hold a secret (a file it writes for the gate to read) marks them:
 ``@pytest.mark.secret_inputs("inputs.env")`` exempts those file names under ``tmp_path``.
 """
@@ -44,6 +45,8 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 MIN_LENGTH = 8
+PIECE = 12  # a piece this long of a longer secret (a key cut in a message) counts as a leak too
+MIN_PIECE_VARIETY = 5  # distinct characters a piece needs to identify its secret
 MAX_FILE_BYTES = 32 * 1024 * 1024
 # Files a 9router DATA_DIR holds: the server's own store of keys, not an artifact of ours.
 _DATA_DIR_MARKERS = ("jwt-secret", "machine-id")
@@ -104,11 +107,17 @@ def scan(texts: list[tuple[str, str]], secrets: dict[str, str]) -> list[Hit]:
     hits: list[Hit] = []
     for value, what in secrets.items():
         variants = forms(value)
+        pieces = [value[i : i + PIECE] for i in range(len(value) - PIECE + 1)] if len(value) > PIECE else []
+        # "000000000000" of a made-up test key is also in any float: only pieces that identify count.
+        pieces = [piece for piece in pieces if len(set(piece)) >= MIN_PIECE_VARIETY]
         for where, text in texts:
             for name, form in variants.items():
                 if form in text:
                     hits.append(Hit(what, name, where))
                     break
+            else:
+                if any(piece in text for piece in pieces):
+                    hits.append(Hit(what, f"as a {PIECE}-character piece", where))
     return hits
 
 
@@ -147,7 +156,9 @@ def _produced(item: pytest.Item, reports: list[pytest.TestReport]) -> list[tuple
 def _redactor_known() -> set[str]:
     from smoke.secrets import redactor
 
-    return set(redactor.known())
+    # Secrets masked in rendered text too. A short one or a server-chosen cookie that is not
+    # token-like ("testcase") is masked only inside values: it may be one of our own words.
+    return set(redactor.known(in_text=True))
 
 
 def _known(item: pytest.Item) -> dict[str, str]:

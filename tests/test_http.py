@@ -278,17 +278,18 @@ def test_keys_in_an_answer_are_registered_with_the_redactor_before_any_check_see
 ) -> None:
     fresh = Redactor()
     monkeypatch.setattr(http, "redactor", fresh)
-    body = {"keys": [{"key": "custom-key-not-sk-shaped-1", "isActive": True}], "byApiKey": {"another-key-2|m|p": {}}}
+    keys = [{"key": "sk-custom-key-000001", "isActive": True}, {"key": "not-key-shaped-1"}]
+    body = {"keys": keys, "byApiKey": {"sk-another-key-0002|m|p": {}}}
     faults.set("/api/keys", "body", json_body=body)
     client(faults.base_url).get("/api/keys").json("keys")
-    assert fresh.known() == ["another-key-2", "custom-key-not-sk-shaped-1"]
+    assert fresh.known() == ["sk-another-key-0002", "sk-custom-key-000001"]  # only key-shaped values
 
 
 def test_a_key_in_a_broken_answer_cannot_be_printed_through_the_error(faults: FaultServer) -> None:
-    faults.set("/api/keys", "body", body=b'{"keys":[{"key":"plain-custom-key-987","name":"ci"')
+    faults.set("/api/keys", "body", body=b'{"keys":[{"key":"sk-plain-custom-key-987","name":"ci"')
     error = probe_error(lambda: client(faults.base_url).get("/api/keys").json("keys"))
-    assert "plain-custom-key-987" in str(error)  # the excerpt shows it...
-    assert "plain-custom-key-987" not in redactor.redact(str(error))  # ...but nothing written can
+    assert "sk-plain-custom-key-987" in redactor.known()
+    assert "plain-custom" not in str(error)  # the excerpt is masked before it is cut
 
 
 def test_the_client_ignores_proxy_settings_from_the_environment(

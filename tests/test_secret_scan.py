@@ -34,6 +34,17 @@ def test_every_form_of_a_secret_is_found_and_named() -> None:
     assert all(SECRET not in str(h) for h in hits)  # a failure message never shows the secret
 
 
+def test_a_twelve_character_piece_of_a_secret_is_a_hit_and_a_shorter_one_is_not() -> None:
+    key = "sk-46ca45c89e338549-hbfj50-80cf9cef"
+    texts = [
+        ("cut.txt", 'invalid JSON: \'{"key":"sk-46ca45c89e338549-hb...\''),
+        ("short.txt", "apiKeyMasked sk-46ca4***"),
+    ]
+    hits = scan(texts, {key: "a key"})
+    assert [(h.where, h.form) for h in hits] == [("cut.txt", "as a 12-character piece")]
+    assert scan([("float", 'time="0.9530000000000002"')], {"sk-0000000000000000-wrong0-00000000": "k"}) == []
+
+
 def test_forms_cover_base64_at_every_alignment_and_url_safe() -> None:
     found = forms("a-long-enough-secret")
     for prefix in (b"", b"u", b"us", b"user:"):

@@ -17,7 +17,7 @@ from typing import Any
 
 from smoke.model import RunReport
 from smoke.reports import json_report, summary
-from smoke.secrets import redact, redact_data
+from smoke.secrets import redact, redact_data, redact_report
 
 FORMATS = ("report", "junit", "summary")
 
@@ -25,11 +25,16 @@ FORMATS = ("report", "junit", "summary")
 def render_all(
     run: RunReport, requests: list[dict[str, Any]] | None = None, formats: tuple[str, ...] = FORMATS
 ) -> dict[str, str]:
-    """The file formats asked for (default: all), rendered and redacted, keyed by format name."""
+    """The file formats asked for (default: all), rendered and redacted, keyed by format name.
+
+    The data is redacted before it is rendered (values only: ids, statuses, keys and the verdict
+    stay as they are); the pass over the rendered text masks only what cannot be markup.
+    """
+    run = redact_report(run)
     rendered = {}
     if "report" in formats:
-        report = redact_data(json_report.build(run, requests))
-        rendered["report"] = json.dumps(report, indent=2, default=str) + "\n"
+        report = json_report.build(run, redact_data(requests) if requests else requests)
+        rendered["report"] = redact(json.dumps(report, indent=2, default=str)) + "\n"
     if "junit" in formats:
         from smoke.reports import junit  # junit_xml and xml.dom load only when JUnit is asked for
 

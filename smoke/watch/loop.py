@@ -22,7 +22,7 @@ from smoke.model import Check, CheckOutcome, RunReport, Status
 from smoke.reports import console, write_all
 from smoke.reports.watch_summary import clock_time, span
 from smoke.runner import Interrupts, Runner
-from smoke.secrets import redact, redactor
+from smoke.secrets import redact, redact_report, redactor
 from smoke.settings import Settings
 from smoke.watch.options import WatchOptions
 from smoke.watch.probes import ProviderRetest, divergence
@@ -80,8 +80,7 @@ class Watch:
         self.auth_loop_rounds = int(post_watch.get("auth_loop_rounds", DEFAULT_AUTH_LOOP_ROUNDS))
 
     def run(self) -> WatchRun:
-        for secret in self.settings.secrets():
-            redactor.add(secret)
+        redactor.add_many(self.settings.secrets())
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.started = self.clock()
         try:
@@ -232,7 +231,7 @@ class Watch:
         return f"{head} {'; '.join(parts) or 'nothing ran'}"
 
     def _finish(self) -> WatchRun:
-        report = build_report(self)
+        report = redact_report(build_report(self))  # values masked before any sink renders them
         paths = report_paths(self.settings)
         problems = write_all(report, paths, self.requests)
         self._say(console.render(report))
