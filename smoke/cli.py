@@ -123,7 +123,7 @@ def gate_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-@cli.command("run")
+@cli.command("run", short_help="Run the pre- or post-deploy checklist once (exit 0 pass, 1 fail).")
 @click.option(
     "--phase",
     type=click.Choice(["pre", "post"]),
@@ -150,7 +150,7 @@ def run_command(ctx: click.Context, show_traceback: bool, **values: Any) -> None
     ctx.exit(int(outcome.exit_code))
 
 
-@cli.command("watch")
+@cli.command("watch", short_help="After a deploy: repeat the P0 probes, signal rollback.")
 @gate_options
 @click.option("--duration", default="10m", show_default=True, help="How long to watch after the deploy.")
 @click.option("--interval", default="30s", show_default=True, help="Time between rounds of P0 probes.")
@@ -222,18 +222,20 @@ def _settings(ctx: click.Context, values: dict[str, Any]) -> Any:
     )
 
 
-@cli.command("checks")
+@cli.command("checks", short_help="List every check: id, phases, severity, scope, title.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def checks_command(fmt: str) -> None:
     """List every check: id, phases, severity, scope, title."""
     import json
 
     from smoke import registry
+    from smoke.model import Phase
 
     rows = [
         {
             "id": c.id,
-            "phases": sorted(p.value for p in c.phases),
+            # In release order (pre, then post), not alphabetical.
+            "phases": [p.value for p in Phase if p in c.phases],
             "severity": c.severity.value,
             "scope": c.scope,
             "title": c.title,
