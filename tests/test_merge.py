@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import xmlschema
+import yaml
 from junitparser import Error, Failure, JUnitXml
 
 from smoke import schemas
@@ -229,3 +230,46 @@ def test_the_action_refuses_merge_without_reports_and_gate_inputs_on_merge(
     summary = (github_env / "file_commands" / "summary.md").read_text("utf-8")
     assert "input reports is required for command merge" in summary
     assert "input base-url does not apply to command merge" in summary
+
+
+def test_the_github_fleet_example_runs_as_written(
+    github_env: Path, monkeypatch: pytest.MonkeyPatch, step_log: StepLog, router_stack: Stack
+) -> None:
+    """examples/workflows/fleet.yml, job by job: each matrix entry's gate step (the real router behind
+    every URL; the third with a revoked key), its upload/download as the artifact actions lay them out,
+    then the merge step with its inputs exactly as written."""
+    workflow = yaml.safe_load((ROOT / "examples" / "workflows" / "fleet.yml").read_text("utf-8"))
+    gate_job, fleet_job = workflow["jobs"]["gate"], workflow["jobs"]["fleet"]
+    gate_step = next(s for s in gate_job["steps"] if s.get("id") == "gate")
+    merge_step = next(s for s in fleet_job["steps"] if s.get("id") == "merge")
+    download = next(s for s in fleet_job["steps"] if "download-artifact" in str(s.get("uses")))
+    workspace = github_env / "workspace"
+    output_file = github_env / "file_commands" / "output"
+    routers = [entry["router"] for entry in gate_job["strategy"]["matrix"]["include"]]
+    for router in routers:
+        inputs = dict(gate_step["with"])
+        assert set(inputs) == {"base-url", "api-key", "password", "model"}
+        revoked = router == routers[-1]
+        inputs.update(
+            {
+                "base-url": router_stack.base_url,
+                "api-key": "sk-revoked-0000000000000000" if revoked else router_stack.api_key,
+                "password": router_stack.password,
+                "model": router_stack.model,  # the example's model is a real provider's
+                "critical-providers": "fake",
+            }
+        )
+        code = run_action(monkeypatch, step_log, **inputs)
+        assert code == (1 if revoked else 0), step_log.out
+        # upload-artifact (path: 9router-smoke/) then download-artifact (pattern, path) on the merge job.
+        shutil.move(workspace / "9router-smoke", workspace / download["with"]["path"] / f"smoke-{router}")
+        output_file.write_text("")
+    code = run_action(monkeypatch, step_log, **{k: str(v) for k, v in merge_step["with"].items()})
+    assert code == ExitCode.GATE_FAILED, step_log.out
+    outputs = parse_outputs(output_file.read_text("utf-8"))
+    assert outputs["verdict"] == "fail"
+    broken = f"{router_stack.base_url} ({download['with']['path']}/smoke-{routers[-1]}/report.json)"
+    blocking = outputs["blocking-failures"].split(",")
+    assert blocking and all(b.endswith(f"@{broken}") for b in blocking)
+    merged = json.loads((workspace / outputs["report"]).read_text("utf-8"))
+    assert merged["failed_routers"] == [broken] and len(merged["routers"]) == 3
