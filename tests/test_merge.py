@@ -273,3 +273,17 @@ def test_the_github_fleet_example_runs_as_written(
     assert blocking and all(b.endswith(f"@{broken}") for b in blocking)
     merged = json.loads((workspace / outputs["report"]).read_text("utf-8"))
     assert merged["failed_routers"] == [broken] and len(merged["routers"]) == 3
+
+
+def test_a_watch_report_merges_with_a_run_report(router_stack: Stack, tmp_path: Path) -> None:
+    run = run_gate(tmp_path / "run", *stack_args(router_stack), "--critical-providers", "fake")
+    watch = run_gate(
+        tmp_path / "watch", *stack_args(router_stack), "--critical-providers", "fake",
+        "--duration", "1s", "--interval", "0.5s", "--sustain", "0.8s", command="watch",
+    )  # fmt: skip
+    assert (run.exit_code, watch.exit_code) == (0, 0), run.stderr + watch.stderr
+    merged = merge(tmp_path / "out", tmp_path / "run" / "report.json", tmp_path / "watch" / "report.json")
+    assert merged.exit_code == ExitCode.PASSED, merged.stdout + merged.stderr
+    assert merged.report["rollback"] is False
+    assert [r["phase"] for r in merged.report["routers"]] == ["pre", "post"]
+    assert schemas.problems("fleet-report", merged.report) == []
