@@ -45,7 +45,7 @@ if [ "$node_major" -lt 22 ]; then
   ( cd "$RUNTIME" && [ -f package.json ] || npm init -y >/dev/null )
   nodedir_args=()
   [ -d /usr/include/node ] && nodedir_args=(--nodedir=/usr)
-  say "npm: compiling better-sqlite3 for Node $node_major (about 2 min on a cold machine, quiet meanwhile)"
+  say "npm: compiling better-sqlite3 for Node $node_major (about 2.5 min on a cold machine, quiet meanwhile)"
   started=$SECONDS
   ( cd "$RUNTIME" && npm install --no-audit --no-fund --loglevel=error "${nodedir_args[@]}" better-sqlite3@12.6.2 )
   say "npm: better-sqlite3 built in $((SECONDS - started)) s"
