@@ -70,18 +70,22 @@ def test_the_kept_demo_turns_red_and_green_with_the_printed_commands(tmp_path: P
         steps = [
             (gate, 0, "PASS: safe to proceed"),
             (break_500, 0, "fake upstream: 500"),
-            (gate, 1, "FAIL: blocked by chat-completion"),
+            # provider-inventory may see 9router's cooldown lock first and block too: timing, not a rule.
+            (gate, 1, "FAIL: blocked by "),
             (restore, 0, "fake upstream: ok"),
             (gate, 0, "PASS: safe to proceed"),
             (lock, 0, "model fake-small locked"),
-            (gate, 1, "chat-completion"),
+            (gate, 1, "FAIL: blocked by "),
             (restore_again, 0, "locks removed: fake-small"),
             (gate, 0, "PASS: safe to proceed"),
         ]
         for command, code, expected in steps:
             done = _shell(source, command)
             assert done.returncode == code, f"{command}\n{done.stdout}{done.stderr}"
-            assert expected in done.stdout, f"{command}\n{done.stdout}"
+            verdict = done.stdout.strip().splitlines()[-1]
+            assert expected in verdict, f"{command}\n{done.stdout}"
+            if code == 1:
+                assert "chat-completion" in verdict.split("[")[0], done.stdout
         done = _shell(source, stop)
         assert done.returncode == 0 and "demo stopped" in done.stdout, done.stdout + done.stderr
         with pytest.raises(ProcessLookupError):
