@@ -33,10 +33,12 @@ INPUT_NAMES = {
     "summary": "summary-path",
     "show_traceback": "traceback",
 }
-# Inputs that belong to the action, not to a CLI option.
-ACTION_ONLY_INPUTS = ("command",)
-COMMANDS = ("run", "watch")
+# Inputs that belong to the action, not to a CLI option (`reports`: merge's REPORT... arguments).
+ACTION_ONLY_INPUTS = ("command", "reports")
+COMMANDS = ("run", "watch", "merge")
+# Required by the commands that gate a router (merge reads reports instead).
 REQUIRED_INPUTS = ("base-url",)
+GATE_COMMANDS = ("run", "watch")
 # Defaults the action applies when an input is empty (action.yml declares the same; a test
 # keeps them equal). The report and JUnit go to one workspace folder so the outputs name files.
 ACTION_DEFAULTS = {
@@ -101,7 +103,7 @@ def build_argv(environ: Mapping[str, str]) -> tuple[list[str], dict[str, str], l
         problems.append(f"input command: {name!r} is not one of {', '.join(available)}")
         return [], {}, problems
     options = options_of(available[name])
-    for required in REQUIRED_INPUTS:
+    for required in REQUIRED_INPUTS if name in GATE_COMMANDS else ():
         if not read_input(required, environ) and not environ.get(required.replace("-", "_").upper(), "").strip():
             problems.append(f"input {required} is required: the 9router address, e.g. https://router.example.com")
     argv = [name]
@@ -132,6 +134,13 @@ def build_argv(environ: Mapping[str, str]) -> tuple[list[str], dict[str, str], l
         # starts with "-" is never read as a flag.
         items = [v.strip() for v in value.splitlines() if v.strip()] if option.multiple else [value]
         argv += [f"{flag}={item}" for item in items]
+    reports = read_input("reports", environ).split()
+    if name == "merge":
+        if not reports:
+            problems.append("input reports is required for command merge: the JSON reports or globs to merge")
+        argv += ["--", *reports]  # "--": a path that starts with "-" is still a path
+    elif reports:
+        problems.append(f"input reports does not apply to command {name}; remove it or use command merge")
     return argv, labels, problems
 
 

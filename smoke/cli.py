@@ -123,7 +123,7 @@ def gate_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-@cli.command("run")
+@cli.command("run", short_help="Run the pre- or post-deploy checklist once (exit 0 pass, 1 fail).")
 @click.option(
     "--phase",
     type=click.Choice(["pre", "post"]),
@@ -150,7 +150,7 @@ def run_command(ctx: click.Context, show_traceback: bool, **values: Any) -> None
     ctx.exit(int(outcome.exit_code))
 
 
-@cli.command("watch")
+@cli.command("watch", short_help="After a deploy: repeat the P0 probes, signal rollback.")
 @gate_options
 @click.option("--duration", default="10m", show_default=True, help="How long to watch after the deploy.")
 @click.option("--interval", default="30s", show_default=True, help="Time between rounds of P0 probes.")
@@ -203,6 +203,48 @@ def watch_command(
     ctx.exit(int(outcome.exit_code))
 
 
+@cli.command("merge", short_help="Combine several routers' JSON reports into one fleet verdict.")
+@click.argument("reports", nargs=-1, metavar="REPORT...")
+@click.option("--junit", metavar="FILE", help="Write the merged JUnit XML here (one testsuite per router).")
+@click.option("--summary", metavar="FILE", help="Write the merged Markdown summary here (router x check).")
+@click.option("--report", metavar="FILE", help="Write the merged JSON report here.")
+@click.option(
+    "--expect-reports",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Exit 2 unless exactly this many reports are found (a gate job that wrote none is caught).",
+)
+@click.pass_context
+def merge_command(
+    ctx: click.Context, reports: tuple[str, ...], junit: str | None, summary: str | None, report: str | None,
+    expect_reports: int | None,
+) -> None:  # fmt: skip
+    """Merge the JSON reports of several gate runs (one per router, e.g. a CI matrix) into one
+    verdict, summary, JUnit and report. REPORT is a path or a glob (quoted globs are expanded
+    here). Exit 0 every router passed, 1 any router failed, 2 a report is missing, unreadable or
+    not a 9router-smoke report."""
+    from pathlib import Path
+
+    from smoke import merge
+    from smoke.reports import fleet
+
+    paths = {
+        name: Path(value) if value else None
+        for name, value in (("report", report), ("junit", junit), ("summary", summary))
+    }
+    fleet_run = merge.gather(list(reports), exclude=paths.values(), expect=expect_reports)
+    code = int(fleet_run.exit_code)
+    click.echo(redact(fleet.console(fleet_run)))
+    problems = fleet.write_all(fleet_run, paths)
+    if problems and code == ExitCode.PASSED:
+        code = ExitCode.INTERNAL_ERROR  # as for one run: a green verdict whose files are missing is no pass
+    if fleet.in_github_actions():
+        problems += fleet.publish(fleet_run, exit_code=code, paths=paths)
+    for problem in problems:
+        click.echo(f"9router-smoke: {redact(problem)}", err=True)
+    ctx.exit(code)
+
+
 def _settings(ctx: click.Context, values: dict[str, Any]) -> Any:
     """Validated Settings from the command's option values (UsageError lists every problem)."""
     from smoke import registry, settings
@@ -222,18 +264,20 @@ def _settings(ctx: click.Context, values: dict[str, Any]) -> Any:
     )
 
 
-@cli.command("checks")
+@cli.command("checks", short_help="List every check: id, phases, severity, scope, title.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def checks_command(fmt: str) -> None:
     """List every check: id, phases, severity, scope, title."""
     import json
 
     from smoke import registry
+    from smoke.model import Phase
 
     rows = [
         {
             "id": c.id,
-            "phases": sorted(p.value for p in c.phases),
+            # In release order (pre, then post), not alphabetical.
+            "phases": [p.value for p in Phase if p in c.phases],
             "severity": c.severity.value,
             "scope": c.scope,
             "title": c.title,

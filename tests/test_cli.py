@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +18,7 @@ def test_checks_lists_every_check_with_phase_severity_and_scope(capsys):
     chat = next(r for r in rows if r["id"] == "chat-completion")
     assert chat == {
         "id": "chat-completion",
-        "phases": ["post", "pre"],
+        "phases": ["pre", "post"],
         "severity": "P0",
         "scope": "core",
         "title": chat["title"],
@@ -25,7 +26,10 @@ def test_checks_lists_every_check_with_phase_severity_and_scope(capsys):
 
 
 def test_the_console_script_and_python_dash_m_are_the_same_program():
-    for argv in (["9router-smoke", "checks"], [sys.executable, "-m", "smoke", "checks"]):
+    # The venv's own console script, by path: the suite must not depend on the caller's PATH.
+    console_script = Path(sys.executable).parent / "9router-smoke"
+    assert console_script.is_file(), f"{console_script} missing: pip install -e '.[test]' (scripts/bootstrap.sh)"
+    for argv in ([str(console_script), "checks"], [sys.executable, "-m", "smoke", "checks"]):
         done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         assert "usage-pipeline" in done.stdout
@@ -65,3 +69,20 @@ def test_help_documents_the_env_fallbacks(flag, capsys):
     out = capsys.readouterr().out
     for env in ("BASE_URL", "API_KEY", "MODEL", "DASHBOARD_PASSWORD"):
         assert env in out
+
+
+def test_the_command_list_in_help_is_never_cut(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")  # a narrow terminal: click cuts a long first sentence with "..."
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    listed = out[out.index("Commands:") :]
+    assert "..." not in listed
+    for name in cli.cli.commands:
+        assert f"  {name} " in listed
+
+
+def test_checks_prints_phases_in_release_order(capsys):
+    assert cli.main(["checks"]) == 0
+    rows = {line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()[1:]}
+    assert rows["chat-completion"] == "pre,post"
+    assert "post,pre" not in rows.values()

@@ -8,6 +8,7 @@ job publishes is the one its command writes.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import shlex
 import subprocess
@@ -32,7 +33,7 @@ GITHUB_WORKFLOWS = sorted(
     + list((ROOT / ".github" / "workflows").glob("*.yml"))
 )
 ACTION_REF = re.compile(r"^(\./?|[\w.-]+/9router-smoke(@[\w.-]+)?)$")
-COMMAND = re.compile(r"9router-smoke\s+(run|watch)\b([^;|&\n]*)")
+COMMAND = re.compile(r"9router-smoke\s+(run|watch|merge)\b([^;|&\n]*)")
 
 
 def _check_jsonschema(schema: str, *paths: Path) -> subprocess.CompletedProcess[str]:
@@ -95,7 +96,10 @@ def test_github_steps_pass_only_declared_inputs_and_every_required_one(path: Pat
         assert given <= set(ACTION["inputs"]), f"{path.name} {job_id}: unknown inputs {given - set(ACTION['inputs'])}"
         required = {name for name, spec in ACTION["inputs"].items() if spec.get("required")}
         assert required <= given, f"{path.name} {job_id}: missing {required - given}"
-        assert step.get("with", {}).get("command", "run") in ("run", "watch")
+        command = step.get("with", {}).get("command", "run")
+        assert command in ("run", "watch", "merge")
+        # What the entry point requires: a router to gate, or the reports to merge.
+        assert ("reports" if command == "merge" else "base-url") in given, f"{path.name} {job_id}"
 
 
 @pytest.mark.parametrize("path", GITHUB_WORKFLOWS, ids=lambda p: p.name)
@@ -160,3 +164,86 @@ def test_the_release_replaces_the_dockerfile_image_line_that_action_yml_has() ->
     release = (ROOT / ".github" / "workflows" / "release.yml").read_text("utf-8")
     line = re.search(r"sed -i \"s\|\^(.*?)\$\|", release).group(1)
     assert f"\n{line}\n" in (ROOT / "action.yml").read_text("utf-8")
+
+
+# ---- fleets: a matrix of gate jobs, then one merge -------------------------------------------
+
+FLEET_GITHUB = EXAMPLES / "fleet.yml"
+FLEET_GITLAB = EXAMPLES / ".gitlab-ci.fleet.yml"
+FLEET_JENKINS = EXAMPLES / "Jenkinsfile.fleet"
+
+
+def test_the_fleet_examples_exist_for_every_platform_and_gitlab_s_passes_its_schema() -> None:
+    assert FLEET_GITHUB in GITHUB_WORKFLOWS
+    result = _check_jsonschema("vendor.gitlab-ci", FLEET_GITLAB)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert FLEET_JENKINS.is_file()
+
+
+def jenkins_sh_scripts(text: str) -> list[str]:
+    """The shell script of every `sh(returnStatus: true, script: ...)` step, Groovy pieces joined."""
+    calls = re.findall(r"sh\(\s*returnStatus: true,\s*script:(.*?)\n\s*\)", text, re.S)
+    return ["".join(re.findall(r"'([^']*)'", call)) for call in calls]
+
+
+def _expand(text: str, env: dict[str, str]) -> str:
+    """$NAME and "$NAME" as the job's shell would expand them (the examples quote every variable)."""
+    return re.sub(r"\$\{?(\w+)\}?", lambda m: env[m.group(1)], text)
+
+
+def _fleet_plans() -> dict[str, tuple[list[dict[str, str]], str, str]]:
+    """Per platform: (one env per matrix job, the gate command's args, the merge command's args)."""
+    jobs = yaml.safe_load(FLEET_GITLAB.read_text("utf-8"))
+    gitlab_gate = " ".join(jobs["smoke-fleet"]["script"])
+    gitlab_merge = " ".join(jobs["smoke-fleet-verdict"]["script"])
+    jenkins = FLEET_JENKINS.read_text("utf-8")
+    jenkins_gate, jenkins_merge = jenkins_sh_scripts(jenkins)
+    routers = re.search(r"values ((?:'[\w-]+'(?:, )?)+)", jenkins).group(1)
+    return {
+        "gitlab": (jobs["smoke-fleet"]["parallel"]["matrix"], gitlab_gate, gitlab_merge),
+        "jenkins": ([{"ROUTER": r} for r in re.findall(r"'([\w-]+)'", routers)], jenkins_gate, jenkins_merge),
+    }
+
+
+def test_the_gitlab_and_jenkins_fleets_merge_exactly_what_their_matrix_jobs_write() -> None:
+    for platform, (matrix, gate, merge) in _fleet_plans().items():
+        [(command, args)] = COMMAND.findall(gate)
+        assert command == "run", platform
+        [(command, merge_args)] = COMMAND.findall(merge)
+        merged = _parse("merge", merge_args)
+        assert merged.params["expect_reports"] == len(matrix) == 3, platform
+        [pattern] = merged.params["reports"]
+        written = [_parse("run", _expand(args, {**job, "ROUTER_URL": "u", "SMOKE_MODEL": "m"})) for job in matrix]
+        reports = [ctx.params["report"] for ctx in written]
+        assert len(set(reports)) == len(matrix), f"{platform}: matrix jobs overwrite each other's report"
+        assert all(fnmatch.fnmatch(r, pattern) for r in reports), (platform, pattern, reports)
+        assert merged.params["report"] not in reports
+    gitlab = yaml.safe_load(FLEET_GITLAB.read_text("utf-8"))
+    assert gitlab["smoke-fleet-verdict"]["when"] == "always"
+    assert gitlab["smoke-fleet-verdict"]["needs"] == [{"job": "smoke-fleet", "artifacts": True}]
+    junit_glob = gitlab["smoke-fleet"]["artifacts"]["reports"]["junit"]
+    for job in gitlab["smoke-fleet"]["parallel"]["matrix"]:
+        args = COMMAND.findall(" ".join(gitlab["smoke-fleet"]["script"]))[0][1]
+        ctx = _parse("run", _expand(args, {**job, "SMOKE_MODEL": "m"}))
+        assert fnmatch.fnmatch(ctx.params["junit"], junit_glob)
+    jenkins = FLEET_JENKINS.read_text("utf-8")
+    assert "ROUTERS = ['eu', 'us', 'staging']" in jenkins and "values 'eu', 'us', 'staging'" in jenkins
+    assert 'stash name: "smoke-${ROUTER}", includes: "smoke/${ROUTER}/*"' in jenkins
+
+
+def test_the_github_fleet_merges_what_its_matrix_uploads() -> None:
+    workflow = yaml.safe_load(FLEET_GITHUB.read_text("utf-8"))
+    gate, fleet = workflow["jobs"]["gate"], workflow["jobs"]["fleet"]
+    assert gate["strategy"]["fail-fast"] is False
+    assert fleet["needs"] == "gate" and fleet["if"] == "${{ !cancelled() }}"
+    upload = next(s for s in gate["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact"))
+    download = next(s for s in fleet["steps"] if str(s.get("uses", "")).startswith("actions/download-artifact"))
+    merge_step = next(s for s in fleet["steps"] if s.get("with", {}).get("command") == "merge")
+    routers = [entry["router"] for entry in gate["strategy"]["matrix"]["include"]]
+    assert int(merge_step["with"]["expect-reports"]) == len(routers) == 3
+    names = [upload["with"]["name"].replace("${{ matrix.router }}", r) for r in routers]
+    assert all(fnmatch.fnmatch(n, download["with"]["pattern"]) for n in names)
+    # upload-artifact keeps the folder's contents; download-artifact puts each artifact in <path>/<name>/.
+    assert upload["with"]["path"].rstrip("/") == str(Path(ACTION["inputs"]["report-path"]["default"]).parent)
+    laid_out = [f"{download['with']['path']}/{n}/report.json" for n in names]
+    assert all(fnmatch.fnmatch(p, merge_step["with"]["reports"]) for p in laid_out)
