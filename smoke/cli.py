@@ -227,6 +227,7 @@ def merge_command(
 
     from smoke import merge
     from smoke.reports import fleet
+    from smoke.secrets import redact
 
     paths = {
         name: Path(value) if value else None
@@ -241,7 +242,7 @@ def merge_command(
     if fleet.in_github_actions():
         problems += fleet.publish(fleet_run, exit_code=code, paths=paths)
     for problem in problems:
-        click.echo(f"9router-smoke: {redact(problem)}", err=True)
+        click.echo(f"9router-smoke: {for_console(problem)}", err=True)
     ctx.exit(code)
 
 

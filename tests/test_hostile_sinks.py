@@ -343,7 +343,7 @@ def test_a_report_path_that_is_a_symlink_is_replaced_and_its_target_is_untouched
         ("--report", "r.json\n::error::x", "--report: contains a line break"),
         ("--critical-providers", "fake\r::error::x", "--critical-providers: contains a line break other than"),
         ("--password", "pass\nword-0000", "--password: contains a line break; give it on one line"),
-        ("--header", "X-Bypass=value\n::error::x", "--header: header line 2 must be NAME=VALUE or NAME: VALUE (not shown"),
+        ("--header", "X-Bypass=value\n::error::x", "--header: header line 2 must be NAME=VALUE or NAME: VALUE"),
     ],
 )
 def test_an_input_with_a_line_break_exits_2_with_one_sentence(

@@ -15,16 +15,18 @@ from typing import Any, TextIO
 
 from smoke.merge import Fleet, RouterReport, build
 from smoke.model import Status
-from smoke.reports import github
+from smoke.reports import github, replace_file
 from smoke.reports.summary import MAX_BYTES
 from smoke.reports.text import STATUS_ICON, evidence_text
 from smoke.secrets import redact, redact_data
+from smoke.untrusted import for_code_span, for_console, for_json, for_markdown, for_xml, write_trusted
 
 _UNTIMED_CASE = re.compile(r"<testcase (?![^>]*\btime=)")
 
 
 def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Report text (it may carry a hostile server's words) as a code span in a table cell."""
+    return for_code_span(text, table=True)
 
 
 def _icon(status: str) -> str:
@@ -54,8 +56,8 @@ def console(fleet: Fleet) -> str:
         why = f"  blocked by {', '.join(r.data['blocking'])}" if r.data["blocking"] else ""
         ended = f"  (ended early: {r.data['interrupted']})" if r.data.get("interrupted") else ""
         lines.append(
-            f"  {'PASS' if r.passed else 'FAIL':<5} {r.label:<{width}}  {r.data['phase']}-deploy, "
-            f"9router {r.data['target']['version'] or 'unknown'}, {counts}{why}{ended}"
+            f"  {'PASS' if r.passed else 'FAIL':<5} {for_console(r.label):<{width}}  {r.data['phase']}-deploy, "
+            f"9router {for_console(r.data['target']['version'] or 'unknown')}, {counts}{why}{ended}"
         )
     lines.append(verdict_line(fleet))
     return "\n".join(lines)
@@ -74,19 +76,19 @@ def summary(fleet: Fleet) -> str:
     """Markdown: verdict, one row per router, the router x check table, then what went wrong."""
     icon = "✅" if fleet.verdict == "pass" else "❌"
     lines = [
-        f"## {icon} 9router-smoke fleet: {_cell(verdict_line(fleet))}",
+        f"## {icon} 9router-smoke fleet: {for_markdown(verdict_line(fleet))}",
         "",
         "| Router | Phase | 9router | Verdict | Blocking | Report |",
         "|---|---|---|---|---|---|",
     ]
     for r in fleet.routers:
-        blocking = ", ".join(f"`{i}`" for i in r.data["blocking"]) or "none"
+        blocking = ", ".join(_cell(i) for i in r.data["blocking"]) or "none"
         lines.append(
-            f"| `{_cell(r.label)}` | {r.data['phase']} | `{r.data['target']['version'] or 'unknown'}` | "
-            f"{'✅ pass' if r.passed else '❌ fail'} | {blocking} | `{_cell(str(r.path))}` |"
+            f"| {_cell(r.label)} | {r.data['phase']} | {_cell(r.data['target']['version'] or 'unknown')} | "
+            f"{'✅ pass' if r.passed else '❌ fail'} | {blocking} | {_cell(str(r.path))} |"
         )
     lines += ["", "### Checks by router", ""]
-    lines.append("| Check | Severity | " + " | ".join(f"`{_cell(r.label)}`" for r in fleet.routers) + " |")
+    lines.append("| Check | Severity | " + " | ".join(_cell(r.label) for r in fleet.routers) + " |")
     lines.append("|---|---|" + "---|" * len(fleet.routers))
     by_router = [{c["id"]: c for c in r.data["checks"]} for r in fleet.routers]
     for check, severity in _check_order(fleet):
@@ -98,13 +100,14 @@ def summary(fleet: Fleet) -> str:
             else:
                 text = f"{_icon(c['status'])} {c['status']}"
                 cells.append(f"**{text} (blocking)**" if c["blocking"] else text)
-        lines.append(f"| `{check}` | {severity} | " + " | ".join(cells) + " |")
+        lines.append(f"| {_cell(check)} | {for_markdown(severity)} | " + " | ".join(cells) + " |")
     problems = [(r, c) for r in fleet.routers for c in r.data["checks"] if c["status"] in ("fail", "error")]
     if problems:
         lines += ["", "### What went wrong", ""]
         for r, c in problems:
             mark = " (blocking)" if c["blocking"] else ""
-            lines.append(f"- `{_cell(r.label)}` **{c['id']}** {c['status']}{mark}: {_cell(c['message'])[:300]}")
+            message = for_markdown(str(c["message"])[:300])
+            lines.append(f"- {_cell(r.label)} **{for_markdown(c['id'])}** {c['status']}{mark}: {message}")
     text = "\n".join(lines) + "\n"
     if len(text.encode()) > MAX_BYTES:
         text = text.encode()[: MAX_BYTES - 200].decode("utf-8", "ignore") + "\n\n_(summary cut at 1 MB)_\n"
@@ -121,14 +124,15 @@ def junit(fleet: Fleet) -> str:
         cases = []
         for c in r.data["checks"]:
             head = f"{c['status'].upper()} {c['id']} ({c['severity']}, scope {c['scope']})"
+            evidence = evidence_text(c.get("evidence") or {})
             case = TestCase(
-                name=f"{c['id']} @ {r.label}",
-                classname=classname,
+                name=for_xml(f"{c['id']} @ {r.label}"),
+                classname=for_xml(classname),
                 elapsed_sec=round(c["duration_ms"] / 1000, 3),
-                stdout=f"{head}\n{c['message']}\nevidence:\n{evidence_text(c.get('evidence') or {})}",
+                stdout=for_xml(f"{head}\n{c['message']}\nevidence:\n{evidence}"),
             )
-            message = c["message"].splitlines()[0] if c["message"] else c["status"]
-            detail = f"{c['title']}\n{c['severity']} {c['scope']}: {c['message']}"
+            message = for_xml(c["message"].splitlines()[0] if c["message"] else c["status"])
+            detail = for_xml(f"{c['title']}\n{c['severity']} {c['scope']}: {c['message']}")
             if c["status"] == "fail":
                 case.add_failure_info(message=message, output=detail, failure_type=c["severity"])
             elif c["status"] == "error":
@@ -138,14 +142,14 @@ def junit(fleet: Fleet) -> str:
             cases.append(case)
         suites.append(
             TestSuite(
-                name=f"{classname} {r.label}",
+                name=for_xml(f"{classname} {r.label}"),
                 test_cases=cases,
                 timestamp=r.data["started_at"],
                 properties={
                     "verdict": "pass" if r.passed else "fail",
-                    "base_url": r.base_url,
-                    "version": r.data["target"]["version"] or "unknown",
-                    "report": str(r.path),
+                    "base_url": for_xml(r.base_url),
+                    "version": for_xml(r.data["target"]["version"] or "unknown"),
+                    "report": for_xml(str(r.path)),
                 },
             )
         )
@@ -158,7 +162,7 @@ def render_all(fleet: Fleet, formats: tuple[str, ...]) -> dict[str, str]:
     """The formats asked for, rendered and redacted, keyed by format name."""
     rendered = {}
     if "report" in formats:
-        rendered["report"] = json.dumps(redact_data(build(fleet)), indent=2, default=str) + "\n"
+        rendered["report"] = json.dumps(for_json(redact_data(build(fleet))), indent=2, default=str) + "\n"
     if "junit" in formats:
         rendered["junit"] = redact(junit(fleet))
     if "summary" in formats:
@@ -175,7 +179,7 @@ def write_all(fleet: Fleet, paths: Mapping[str, Path | None]) -> list[str]:
             continue
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(rendered[name], encoding="utf-8")
+            replace_file(path, rendered[name].encode("utf-8", "backslashreplace"))
         except OSError as exc:
             problems.append(f"could not write the merged {name} file {path}: {exc.strerror or exc}")
     return problems
@@ -201,11 +205,10 @@ def publish(fleet: Fleet, *, exit_code: int, paths: Mapping[str, Path | None], o
     """GitHub's outputs, job summary and annotations for a merge (same outputs as one run)."""
     out = out or sys.stdout
     # Tell the action's entry point that outputs and summary are written (as github.publish does).
-    github._published[0] = True
+    github.mark_published()
     problems: list[str] = []
     for line in annotations(fleet):
-        out.write(line + "\n")
-    out.flush()
+        write_trusted(out, line + "\n")
     data: dict[str, Any] = json.loads(json.dumps(build(fleet), default=str))
     try:
         github.write_outputs(github.outputs_for(data, exit_code, paths))

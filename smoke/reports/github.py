@@ -245,6 +245,11 @@ def published() -> bool:
     return _published[0]
 
 
+def mark_published() -> None:
+    """Record that outputs and summary are written (a command that publishes on its own, like merge)."""
+    _published[0] = True
+
+
 def forget_published() -> None:
     """Start over (the entry point calls this before each run it hands to the CLI)."""
     _published[0] = False
