@@ -18,7 +18,7 @@ from smoke import readiness, registry, schemas, verdict
 from smoke.context import RunContext
 from smoke.exitcodes import ExitCode
 from smoke.http import Client
-from smoke.model import RunReport
+from smoke.model import RunReport, is_paid
 from smoke.reports import console, write_all
 from smoke.secrets import redact, redactor
 from smoke.settings import Settings
@@ -144,6 +144,7 @@ def _run(settings: Settings, out: TextIO | None, interrupts: Any) -> GateRun:
     if settings.insecure:
         report.notes.append("TLS certificates were not verified (--insecure): fine for a preview, never for production")
     report.verdict = verdict.decide(outcomes, settings.p1_scope)
+    report.paid_requests = sum(1 for r in client.records if is_paid(r.method, r.path))
     client.close()
     requests = request_rows(client)
     paths = report_paths(settings)

@@ -20,7 +20,8 @@ def render(run: RunReport) -> str:
         f"**Target:** `{run.base_url}` · **9router:** `{run.version or 'unknown'}`"
         + (f" · **Model:** `{run.model}`" if run.model else "")
         + f" · **P1 scope:** `{', '.join(sorted(run.p1_scope)) or 'none'}`"
-        + f" · **Took:** {run.duration_ms / 1000:.1f}s",
+        + f" · **Took:** {run.duration_ms / 1000:.1f}s"
+        + (f" · **Paid requests:** {run.paid_requests}" if run.paid_requests is not None else ""),
         "",
     ]
     lines += [f"> {note}" for note in run.notes]
