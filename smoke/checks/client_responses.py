@@ -45,8 +45,9 @@ def judge(events: list[Event]) -> Judgement:
         body = body if isinstance(body, dict) else {}
         if event.name in FAILED:
             response = body.get("response") if isinstance(body.get("response"), dict) else {}
-            detail = response.get("error") or response.get("incomplete_details") or body
-            judged.problem = f"{'error' if event.name == 'error' else event.name} event: {error_message(detail)}"
+            detail = response.get("error") or response.get("incomplete_details")
+            message = error_message({"error": detail} if detail else body)
+            judged.problem = f"{'error' if event.name == 'error' else event.name} event: {message}"
             return judged
         if event.name == "response.created":
             judged.answered_by = (body.get("response") or {}).get("model")

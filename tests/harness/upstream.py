@@ -181,7 +181,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(status, err)
             return
         if body.get("stream") is True:
-            self._stream(model)
+            with contextlib.suppress(ConnectionError):  # the client may stop reading early (caps, timeouts)
+                self._stream(model)
             return
         self._send_json(200, _completion(model))
 
