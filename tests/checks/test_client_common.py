@@ -263,3 +263,24 @@ def test_a_per_client_model_from_the_config_file(tmp_path: Path) -> None:
     config.write_text("clients: [anthropic, cursor]\n")
     with pytest.raises(UsageError):
         build(config=str(config))
+
+
+# --- over the wire: documented requests and paid_requests ---------------------------------------
+
+
+def test_every_dialect_request_is_documented_and_counted_as_paid(router_stack: Stack, tmp_path: Path) -> None:
+    from collections import Counter
+
+    from smoke.model import is_paid
+    from tests.test_request_audit import documented, run_recorded
+
+    tables = documented()
+    result, sent = run_recorded(router_stack, tmp_path, "--clients", "all")
+    assert result.exit_code == 0, result.stdout
+    model = router_stack.model
+    gemini = f"/v1beta/models/{model}:streamGenerateContent"
+    assert sent[("POST", gemini)] == 1 and sent[("POST", "/v1/messages")] == 1 and sent[("POST", "/v1/responses")] == 1
+    assert sent[("POST", "/v1/chat/completions")] == 2  # the checklist's chat and the stream probe
+    as_documented = Counter({(m, p.replace(model, "{model}")): n for (m, p), n in sent.items()})
+    assert set(as_documented) <= set(tables["pre"]) | set(tables["sometimes"])
+    assert result.report["paid_requests"] == sum(n for (m, p), n in sent.items() if is_paid(m, p)) == 5
