@@ -284,3 +284,27 @@ def test_every_dialect_request_is_documented_and_counted_as_paid(router_stack: S
     as_documented = Counter({(m, p.replace(model, "{model}")): n for (m, p), n in sent.items()})
     assert set(as_documented) <= set(tables["pre"]) | set(tables["sometimes"])
     assert result.report["paid_requests"] == sum(n for (m, p), n in sent.items() if is_paid(m, p)) == 5
+
+
+# --- watch --------------------------------------------------------------------------------------
+
+
+def test_watch_repeats_a_client_probe_made_p0_and_lists_a_p1_one_as_not_watched(
+    router_stack: Stack, out_dir: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "smoke.yml"
+    config.write_text("checks:\n  client-anthropic: {severity: P0}\n")
+    result = run_gate(
+        out_dir, *stack_args(router_stack), "--config", str(config), "--clients", "anthropic,responses",
+        "--duration", "1s", "--interval", "0.5s", "--sustain", "0.8s", command="watch",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stdout
+    watched = result.report["watch"]
+    assert "client-anthropic" in watched["watched"] and "client-anthropic" in watched["rollback_eligible"]
+    assert "client-responses" not in watched["watched"] and "P1" in watched["not_watched"]["client-responses"]
+    assert "client-gemini" not in watched["watched"] and "client-gemini" not in watched["not_watched"]
+    assert result.status("client-anthropic") == "pass"
+    rounds = watched["rounds_run"]
+    sent = [r["path"] for r in result.report["requests"]]
+    assert sent.count("/v1/messages") == rounds and "/v1/responses" not in sent
+    assert result.report["paid_requests"] == 2 * rounds  # one chat and one Anthropic stream per round
