@@ -100,7 +100,7 @@ def _run(settings: Settings, out: TextIO | None, interrupts: Any) -> GateRun:
     deadline = started + wait + settings.deadline
     client = make_client(settings, deadline)
     ctx = RunContext(settings, client)
-    checks = registry.for_phase(settings.phase)
+    checks = [c for c in registry.for_phase(settings.phase) if settings.selected(c.id)]  # --clients opts in
     from smoke.runner import Runner, common_cause
 
     waited = None

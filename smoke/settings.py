@@ -98,6 +98,10 @@ class Settings:
             duration_ms=duration_ms,
         )
 
+    def selected(self, check_id: str) -> bool:
+        """False for a client-dialect check (`client-*`) that --clients did not select: it is left out."""
+        return not check_id.startswith("client-") or check_id.removeprefix("client-") in self.clients
+
     def client_model(self, name: str) -> str | None:
         """The model a client-dialect probe asks for: its own from the config, else --model."""
         return self.client_models.get(name) or self.model

@@ -64,7 +64,7 @@ def test_a_preview_that_starts_late_is_waited_for_then_gated_without_a_failure(
     result = results[0]
 
     assert result.exit_code == 0, result.stdout
-    statuses = {c["id"]: c["status"] for c in result.report["checks"] if c["scope"] != "clients"}  # opt-in
+    statuses = {c["id"]: c["status"] for c in result.report["checks"]}
     assert statuses.pop("cloud-sync") == "skip"  # 0.5.x has no cloud sync
     assert set(statuses.values()) == {"pass"}
     ready = result.report["readiness"]
