@@ -120,7 +120,8 @@ def verdict(dialect: Dialect, model: str, stream: Stream) -> Result:
         quirks=judged.quirks,
         answer_chars=len(judged.text),
     )
-    seen = f"{len(stream.events)} events in {stream.total_ms} ms" + (f": {', '.join(names)}" if names else "")
+    count = f"{len(stream.events)} event{'' if len(stream.events) == 1 else 's'}"
+    seen = f"{count} in {stream.total_ms} ms" + (f": {', '.join(names)}" if names else "")
     if stream.cut is not None:
         return Result.failed(f"{endpoint}: {stream.cut} ({seen})", **evidence)
     if judged.problem is not None:
@@ -128,7 +129,7 @@ def verdict(dialect: Dialect, model: str, stream: Stream) -> Result:
         return Result.failed(f"{endpoint}: {judged.problem}{partial} ({seen})", **evidence)
     quirks = f"; tolerated: {'; '.join(judged.quirks)}" if judged.quirks else ""
     return Result.passed(
-        f"first token in {judged.first_token_ms} ms, {len(stream.events)} events in {stream.total_ms} ms, "
+        f"first token in {judged.first_token_ms} ms, {count} in {stream.total_ms} ms, "
         f"answered by {judged.answered_by or 'an unnamed model'}{quirks}",
         **evidence,
     )

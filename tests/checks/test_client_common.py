@@ -307,3 +307,33 @@ def test_watch_repeats_a_client_probe_made_p0_and_lists_a_p1_one_as_not_watched(
     sent = [r["path"] for r in result.report["requests"]]
     assert sent.count("/v1/messages") == rounds and "/v1/responses" not in sent
     assert result.report["paid_requests"] == 2 * rounds  # one chat and one Anthropic stream per round
+
+
+# --- states a real router is hard to put in: the verdict on a read stream -----------------------
+
+
+def test_a_wrong_content_type_a_cut_stream_and_an_html_error_are_failures_naming_them() -> None:
+    from smoke.checks.client_anthropic import DIALECT
+    from smoke.checks.client_common import verdict
+    from smoke.sse import Event, Stream
+
+    html = Stream(
+        "POST /v1/messages", 200, "text/html", {"content-type": "text/html"}, error_body=b"<html>login</html>"
+    )
+    assert (
+        verdict(DIALECT, "m", html).message == "POST /v1/messages: content type text/html, expected text/event-stream"
+    )
+    json_answer = Stream("POST /v1/messages", 200, "application/json", {})
+    assert "(the stream flag was ignored)" in verdict(DIALECT, "m", json_answer).message
+    proxy = Stream("POST /v1/messages", 502, "text/html", {"retry-after": "7"}, error_body=b"<html>bad gateway</html>")
+    result = verdict(DIALECT, "m", proxy)
+    assert (
+        result.message == "POST /v1/messages answered HTTP 502: an HTML page (not 9router's JSON API) (Retry-After 7s)"
+    )
+    stalled = Stream(
+        "POST /v1/messages", 200, "text/event-stream", {}, events=[Event("message_start", "{}", 5)],
+        cut="the stream stalled and was still open after 30s (the whole-stream time budget)",
+    )  # fmt: skip
+    result = verdict(DIALECT, "m", stalled)
+    assert result.status.value == "fail" and "stalled" in result.message and "1 event in" in result.message
+    assert result.evidence["events"] == ["message_start"] and result.evidence["ttft_ms"] is None
