@@ -18,7 +18,7 @@ from smoke import readiness, registry, schemas, verdict
 from smoke.context import RunContext
 from smoke.exitcodes import ExitCode
 from smoke.http import Client
-from smoke.model import RunReport
+from smoke.model import RunReport, is_paid
 from smoke.reports import console, write_all
 from smoke.secrets import redact, redact_report, redactor
 from smoke.settings import Settings
@@ -99,7 +99,7 @@ def _run(settings: Settings, out: TextIO | None, interrupts: Any) -> GateRun:
     deadline = started + wait + settings.deadline
     client = make_client(settings, deadline)
     ctx = RunContext(settings, client)
-    checks = registry.for_phase(settings.phase)
+    checks = [c for c in registry.for_phase(settings.phase) if settings.selected(c.id)]  # --clients opts in
     from smoke.runner import Runner, common_cause
 
     waited = None
@@ -143,6 +143,7 @@ def _run(settings: Settings, out: TextIO | None, interrupts: Any) -> GateRun:
     if settings.insecure:
         report.notes.append("TLS certificates were not verified (--insecure): fine for a preview, never for production")
     report.verdict = verdict.decide(outcomes, settings.p1_scope)
+    report.paid_requests = sum(1 for r in client.records if is_paid(r.method, r.path))
     report = redact_report(report)  # values masked before any sink renders them
     client.close()
     requests = request_rows(client)

@@ -113,6 +113,12 @@ _GATE_OPTIONS = [
         "--critical-combos",
         help="Post-deploy: comma list NAME or NAME=MEMBER1|MEMBER2; each combo must exist so and answer.",
     ),
+    click.option(
+        "--clients",
+        envvar="CLIENTS",
+        help="Client dialects to probe with one small stream each: all, none, or a comma list of "
+        "openai-stream, anthropic, responses, gemini (checks client-*) [env CLIENTS].",
+    ),
 ]
 
 

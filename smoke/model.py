@@ -11,6 +11,16 @@ if TYPE_CHECKING:
     from smoke.context import RunContext
 
 
+# Paths whose POST reaches an LLM and may be billed: the chat and every client dialect.
+PAID_PATHS = frozenset({"/v1/chat/completions", "/v1/messages", "/v1/responses"})
+
+
+def is_paid(method: str, path: str) -> bool:
+    """A request that may cost money (counted as `paid_requests` in the reports)."""
+    path = path.split("?")[0]
+    return method == "POST" and (path in PAID_PATHS or path.startswith("/v1beta/models/"))
+
+
 class Phase(StrEnum):
     """When in a release a check runs."""
 
@@ -114,6 +124,7 @@ class RunReport:
     interrupted: str | None = None  # why the run ended early (deadline, signal), if it did
     extra: dict[str, Any] = field(default_factory=dict)  # phase-specific JSON sections (watch, ...)
     sections: list[str] = field(default_factory=list)  # phase-specific Markdown summary sections
+    paid_requests: int | None = None  # requests that may be billed (is_paid), retries included
 
     @property
     def blocking(self) -> list[CheckOutcome]:

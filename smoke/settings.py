@@ -27,6 +27,9 @@ from smoke.inputs import (
 )
 from smoke.model import Check, CheckOutcome, Phase, Result, Severity
 
+# Client dialects `--clients` selects; each is the check `client-<name>` (smoke/checks/client_*.py).
+CLIENT_NAMES = ("openai-stream", "anthropic", "responses", "gemini")
+
 
 @dataclass(frozen=True)
 class Given:
@@ -71,6 +74,8 @@ class Settings:
     baseline: Path | None = None
     post: dict[str, Any] = field(default_factory=dict)
     config_path: Path | None = None
+    clients: tuple[str, ...] = ()  # selected client dialects (CLIENT_NAMES)
+    client_models: dict[str, str] = field(default_factory=dict)  # per-client model from the config file
 
     def secrets(self) -> list[str]:
         """Values that must never appear in any output."""
@@ -94,6 +99,14 @@ class Settings:
             result=result,
             duration_ms=duration_ms,
         )
+
+    def selected(self, check_id: str) -> bool:
+        """False for a client-dialect check (`client-*`) that --clients did not select: it is left out."""
+        return not check_id.startswith("client-") or check_id.removeprefix("client-") in self.clients
+
+    def client_model(self, name: str) -> str | None:
+        """The model a client-dialect probe asks for: its own from the config, else --model."""
+        return self.client_models.get(name) or self.model
 
     def is_skipped(self, check_id: str) -> bool:
         return check_id in self.skip or bool(self.overrides.get(check_id, {}).get("skip"))
@@ -264,6 +277,17 @@ def build(given: dict[str, Given], *, known_checks: dict[str, Severity], known_s
     post, found = _post_expectations(dict(_section(config, "post")), given)
     problems += found
 
+    clients, client_models, found = _clients(pick("clients"), config.get("clients"), config_path)
+    problems += found
+    if clients and api_key is None and {"api-key-models", "chat-completion"} <= skipped:  # else reported above
+        problems.append("the API key is missing: pass --api-key KEY (or set API_KEY); the --clients probes need one")
+    for name in clients:
+        if client_models.get(name) is None and model_value is None and "chat-completion" in skipped:
+            problems.append(
+                f"no model for client {name}: pass --model PROVIDER/MODEL (or set MODEL), or give it one in the "
+                f"config file (clients: {{{name}: {{model: ...}}}})"
+            )
+
     if problems:
         raise UsageError(problems)
 
@@ -300,6 +324,8 @@ def build(given: dict[str, Given], *, known_checks: dict[str, Severity], known_s
         baseline=baseline,
         post=post,
         config_path=config_path,
+        clients=clients,
+        client_models=client_models,
     )
 
 
@@ -351,6 +377,46 @@ def _post_expectations(post: dict[str, Any], given: dict[str, Given]) -> tuple[d
             combos[name] = listed or None
         post["critical_combos"] = combos
     return post, problems
+
+
+def _clients(
+    chosen: Given | None, configured: Any, config_path: Path | None
+) -> tuple[tuple[str, ...], dict[str, str], list[str]]:
+    """Selected client dialects (flag/env `CLIENTS` or config `clients:`) and per-client models.
+
+    The value is `all`, `none` or a comma list (a list in the config); the config may instead map
+    each name to `{model: PROVIDER/MODEL}` (or null for --model). A flag selects; the config's
+    models still apply to what it selects."""
+    problems: list[str] = []
+    models: dict[str, str] = {}
+    if isinstance(configured, dict):
+        for name, options in configured.items():
+            model = options.get("model") if isinstance(options, dict) else None
+            if isinstance(model, str) and model.strip():
+                models[str(name)] = model.strip()
+    if chosen is None:
+        return (), models, problems
+    value = chosen.value
+    if isinstance(value, dict):
+        names = [str(n) for n in value]
+    elif isinstance(value, list):
+        names = [str(n).strip() for n in value if str(n).strip()]
+    else:
+        names = parse_list(str(value))
+    if names in (["all"], ["none"]):
+        names = list(CLIENT_NAMES) if names == ["all"] else []
+    unknown = [n for n in names if n not in CLIENT_NAMES]
+    if unknown:
+        problems.append(
+            f"{chosen.origin}: {', '.join(repr(n) for n in unknown)} not a client (known: all, none, "
+            f"{', '.join(CLIENT_NAMES)})"
+        )
+    for name, model in models.items():
+        if name not in CLIENT_NAMES:
+            problems.append(f"{config_path}: clients: {name!r} is not a client (known: {', '.join(CLIENT_NAMES)})")
+        elif not re.fullmatch(r"[^\s/]+(/[^\s]+)?", model):
+            problems.append(f"{config_path}: clients: {name}: {model!r} is not a model id (example: cc/claude-haiku)")
+    return tuple(n for n in CLIENT_NAMES if n in names), models, problems
 
 
 def _section(config: dict[str, Any], key: str) -> dict[str, Any]:

@@ -17,3 +17,7 @@ from smoke.checks import error_budget
 from smoke.checks import accounts
 from smoke.checks import routing
 from smoke.checks import aliases
+from smoke.checks import client_openai_stream  # client dialects: opt-in (--clients), last in every report
+from smoke.checks import client_anthropic
+from smoke.checks import client_responses
+from smoke.checks import client_gemini

@@ -13,6 +13,8 @@ from smoke.context import RunContext
 from smoke.model import Phase, Result, Severity, Status
 from smoke.registry import check
 
+# Client-dialect probes: their time to first token is compared like the chat's latency.
+CLIENT_CHECKS = ("client-openai-stream", "client-anthropic", "client-responses", "client-gemini")
 # Every other post-deploy check: this one reads their results, so it waits for all of them.
 OTHER_POST_CHECKS = (
     "deployment-identity",
@@ -24,6 +26,7 @@ OTHER_POST_CHECKS = (
     "account-state",
     "routing-config",
     "alias-combo",
+    *CLIENT_CHECKS,
 )
 DEFAULT_LATENCY_FLOOR_MS = 500  # below this difference a "3x slower" chat is noise, not a regression
 MAX_LISTED = 20
@@ -77,15 +80,17 @@ def compare_models(before: list[str] | None, now: list[str] | None) -> Change | 
     return Change("models", f"{len(before)} listed", f"{len(gone)} gone: {shown}")
 
 
-def compare_latency(before_ms: int | None, now_ms: int | None, factor: float, floor_ms: int) -> Change | None:
-    """A chat slower than `factor` x the baseline and by more than `floor_ms` (None otherwise)."""
+def compare_latency(
+    before_ms: int | None, now_ms: int | None, factor: float, floor_ms: int, what: str = "chat latency"
+) -> Change | None:
+    """A chat (or a first token) slower than `factor` x the baseline and by more than `floor_ms` (None otherwise)."""
     if before_ms is None or now_ms is None:
         return None
     limit = max(before_ms * factor, before_ms + floor_ms)
     if now_ms <= limit:
         return None
     return Change(
-        "chat latency",
+        what,
         f"{before_ms} ms",
         f"{now_ms} ms (more than {factor:g}x and {floor_ms} ms slower; limit {limit:.0f} ms)",
     )
@@ -120,6 +125,12 @@ def baseline_regression(ctx: RunContext) -> Result:
     if (slow := compare_latency(base.chat_latency_ms(), latency_now, factor, floor_ms)) is not None:
         changes.append(slow)
 
+    ttft = _first_token_times(base, ctx.results)
+    for check_id, (before_ms, now_ms) in ttft.items():
+        late = compare_latency(before_ms, now_ms, factor, floor_ms, f"{check_id} time to first token")
+        if late is not None:
+            changes.append(late)
+
     regressions = [c for c in changes if c.regression]
     evidence = {
         "baseline": str(path),
@@ -129,6 +140,8 @@ def baseline_regression(ctx: RunContext) -> Result:
         "models_now": len(models_now) if models_now is not None else None,
         "chat_latency_ms": {"before": base.chat_latency_ms(), "now": latency_now, "factor": factor},
     }
+    if ttft:
+        evidence["ttft_ms"] = {check_id: {"before": b, "now": n} for check_id, (b, n) in ttft.items()}
     if regressions:
         return Result.failed(
             f"{len(regressions)} regression(s) since {base.label}: " + "; ".join(c.line() for c in regressions),
@@ -143,9 +156,31 @@ def baseline_regression(ctx: RunContext) -> Result:
             f"chat {latency_now} ms (before {base.chat_latency_ms()} ms; slower than x{factor:g} and +{floor_ms} ms "
             "would be a regression)"
         )
+    compared_ttft = [f"{i} {n} ms (before {b} ms)" for i, (b, n) in ttft.items() if b is not None and n is not None]
+    if compared_ttft:
+        parts.append("first token " + ", ".join(compared_ttft))
     context = [c.line() for c in changes]
     tail = f"; unchanged or better: {'; '.join(context)}" if context else ""
     return Result.passed(f"no regression since {base.label}: {', '.join(parts)}{tail}", **evidence)
+
+
+def _first_token_times(
+    base: baseline_report.Baseline, results: dict[str, Result]
+) -> dict[str, tuple[int | None, int | None]]:
+    """Time to first token (ms) of each client probe that ran now, before and now (None: no passing probe)."""
+    times = {}
+    for check_id in CLIENT_CHECKS:
+        now, before = results.get(check_id), base.checks.get(check_id)
+        if now is None or now.status is Status.SKIP:
+            continue
+        now_ms = now.evidence.get("ttft_ms") if now.status is Status.PASS else None
+        before_ms = before.evidence.get("ttft_ms") if before is not None and before.status == "pass" else None
+        times[check_id] = (_ms(before_ms), _ms(now_ms))
+    return times
+
+
+def _ms(value: object) -> int | None:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _models_now(ctx: RunContext) -> list[str] | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from smoke import __version__
-from smoke.model import RunReport
+from smoke.model import RunReport, is_paid
 from smoke.untrusted import for_json
 
 SCHEMA_VERSION = 1
@@ -44,6 +44,11 @@ def build(run: RunReport, requests: list[dict[str, Any]] | None = None) -> dict[
             for o in run.outcomes
         ],
         "requests": requests or [],
+        "paid_requests": (
+            run.paid_requests
+            if run.paid_requests is not None
+            else sum(1 for r in requests or [] if is_paid(str(r.get("method")), str(r.get("path"))))
+        ),
     }
     report.update(run.extra)
     # Server text may hold lone surrogates, NaN or huge numbers: made serialisable here, once.

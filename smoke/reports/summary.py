@@ -36,7 +36,8 @@ def render(run: RunReport) -> str:
         f"**Target:** {for_code_span(run.base_url)} · **9router:** {for_code_span(run.version or 'unknown')}"
         + (f" · **Model:** {for_code_span(run.model)}" if run.model else "")
         + f" · **P1 scope:** {for_code_span(_scopes(run))}"
-        + f" · **Took:** {_took(run)}",
+        + f" · **Took:** {_took(run)}"
+        + (f" · **Paid requests:** {run.paid_requests}" if run.paid_requests is not None else ""),
         "",
     ]
     lines += [f"> {for_markdown(note)}" for note in run.notes]

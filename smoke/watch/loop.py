@@ -18,7 +18,7 @@ from smoke import registry, verdict
 from smoke.app import make_client, publish_to_github, report_paths, request_rows
 from smoke.context import RunContext
 from smoke.http import Client
-from smoke.model import Check, CheckOutcome, RunReport, Status
+from smoke.model import Check, CheckOutcome, RunReport, Severity, Status, is_paid
 from smoke.reports import console, write_all
 from smoke.reports.watch_summary import clock_time, span
 from smoke.runner import Interrupts, Runner
@@ -33,6 +33,8 @@ from smoke.watch.session import DashboardSession
 # The probes every round reruns, in report order. dashboard-login is re-checked with the cookie
 # of the watch's one login; account-state needs that cookie (or login turned off).
 WATCHED = ("models-reachable", "dashboard-login", "api-key-models", "chat-completion", "account-state")
+# Client-dialect probes (--clients) are repeated only when selected and made P0 in the config.
+WATCHED_CLIENTS = ("client-openai-stream", "client-anthropic", "client-responses", "client-gemini")
 
 
 @dataclass
@@ -113,6 +115,13 @@ class Watch:
                 self.not_watched[check_id] = "no dashboard password given"
             else:
                 chosen.append(known[check_id])
+        for check_id in WATCHED_CLIENTS:
+            if check_id.removeprefix("client-") not in self.settings.clients or self.settings.is_skipped(check_id):
+                continue
+            if self.settings.severity_of(check_id, known[check_id].severity) is Severity.P0:
+                chosen.append(known[check_id])
+            else:
+                self.not_watched[check_id] = "P1: the watch repeats only P0 probes (make it P0 under checks:)"
         if not self.settings.password and any(c.id == "account-state" for c in chosen) and self._login_required():
             chosen = [c for c in chosen if c.id != "account-state"]
             self.not_watched["account-state"] = (
@@ -231,7 +240,9 @@ class Watch:
         return f"{head} {'; '.join(parts) or 'nothing ran'}"
 
     def _finish(self) -> WatchRun:
-        report = redact_report(build_report(self))  # values masked before any sink renders them
+        report = build_report(self)
+        report.paid_requests = sum(1 for r in self.requests if is_paid(r["method"], r["path"]))
+        report = redact_report(report)  # values masked before any sink renders them
         paths = report_paths(self.settings)
         problems = write_all(report, paths, self.requests)
         self._say(console.render(report))

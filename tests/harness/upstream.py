@@ -6,8 +6,15 @@ Stdlib only. It listens on 127.0.0.1 (port 0 by default, so the OS picks a free 
 - ``POST /v1/chat/completions``  -> ``"pong"`` with a non-zero ``usage`` (or SSE if ``stream``)
 - ``POST /__mode``    ``{"mode": "ok|500|429|401|down", "models": [...]}``
 - ``POST /__latency`` ``{"seconds": 0.2}``
+- ``POST /__stream``  ``{"fault": "truncated|error|none", "first_chunk_delay": 1.5}``
 - ``POST /__reset``   back to mode ok, latency 0, counters 0
 - ``GET  /__state``   current modes, latency and counters (for debugging)
+
+Stream faults apply to ``"stream": true`` chats only, so non-stream answers keep working:
+``truncated`` sends the first chunks and closes the connection (no ``finish_reason``, no
+``data: [DONE]``); ``error`` sends one chunk, then an OpenAI error object as an SSE event, and
+closes. ``first_chunk_delay`` sends the headers at once and waits before the first chunk (a slow
+time to first token).
 
 Modes apply to chat completions only; the model list keeps answering so 9router's live model
 discovery stays stable. ``down`` for every model closes the listening socket (connections are
@@ -32,6 +39,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 MODES: frozenset[str] = frozenset({"ok", "500", "429", "401", "down"})
+STREAM_FAULTS: frozenset[str] = frozenset({"none", "truncated", "error"})
 DEFAULT_MODELS: tuple[str, ...] = ("fake-small", "fake-large")
 PROMPT_TOKENS = 5
 COMPLETION_TOKENS = 1
@@ -142,6 +150,15 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_json(400, {"error": str(exc)})
                 return
             self._send_json(200, {"ok": True, "seconds": owner.latency})
+        elif path == "/__stream":
+            try:
+                owner.set_stream(
+                    str(body.get("fault", "none")), first_chunk_delay=float(body.get("first_chunk_delay", 0))
+                )
+            except (TypeError, ValueError) as exc:
+                self._send_json(400, {"error": str(exc)})
+                return
+            self._send_json(200, {"ok": True, **owner.stream_state()})
         elif path == "/__reset":
             owner.reset()
             self._send_json(200, {"ok": True})
@@ -164,16 +181,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(status, err)
             return
         if body.get("stream") is True:
-            self._stream(model)
+            with contextlib.suppress(ConnectionError):  # the client may stop reading early (caps, timeouts)
+                self._stream(model)
             return
         self._send_json(200, _completion(model))
 
     def _stream(self, model: str) -> None:
-        """Answer in OpenAI SSE chunks, ending with ``data: [DONE]``."""
+        """Answer in OpenAI SSE chunks, ending with ``data: [DONE]`` (unless a stream fault is set)."""
+        owner = self.server.owner
+        fault, delay = owner.stream_fault, owner.first_chunk_delay
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
         self.end_headers()
+        self.wfile.flush()
         cid, created = f"chatcmpl-fake-{uuid.uuid4().hex[:12]}", int(time.time())
 
         def chunk(delta: dict[str, Any], finish: str | None, usage: bool = False) -> bytes:
@@ -188,8 +209,20 @@ class _Handler(BaseHTTPRequestHandler):
                 payload["usage"] = _usage()
             return f"data: {json.dumps(payload)}\n\n".encode()
 
+        if delay > 0:
+            owner._stopping.wait(delay)  # headers are out; the first token is late
         self.wfile.write(chunk({"role": "assistant", "content": ""}, None))
+        if fault == "error":
+            error = {"error": {"message": "fake upstream failed mid-stream", "type": "server_error"}}
+            self.wfile.write(f"data: {json.dumps(error)}\n\n".encode())
+            self.wfile.flush()
+            self._drop()
+            return
         self.wfile.write(chunk({"content": "pong"}, None))
+        if fault == "truncated":
+            self.wfile.flush()
+            self._drop()  # cut short: no finish_reason, no [DONE]
+            return
         self.wfile.write(chunk({}, "stop", usage=True))
         self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()
@@ -235,6 +268,8 @@ class FakeUpstream:
         self._global_mode = "ok"
         self._model_modes: dict[str, str] = {}
         self._latency = 0.0
+        self._stream_fault = "none"
+        self._first_chunk_delay = 0.0
         self._chat_count = 0
         self._models_count = 0
         self._chat_log: list[dict[str, Any]] = []
@@ -345,10 +380,33 @@ class FakeUpstream:
         """Current injected chat latency in seconds."""
         return self._latency
 
+    def set_stream(self, fault: str = "none", *, first_chunk_delay: float = 0.0) -> None:
+        """Break streamed chats only: ``truncated``, ``error`` mid-stream, or ``none``; and/or wait
+        ``first_chunk_delay`` seconds between the headers and the first chunk."""
+        if fault not in STREAM_FAULTS:
+            raise ValueError(f"stream fault must be one of {sorted(STREAM_FAULTS)}, got {fault!r}")
+        if first_chunk_delay < 0:
+            raise ValueError("first_chunk_delay must be >= 0")
+        with self._lock:
+            self._stream_fault = fault
+            self._first_chunk_delay = float(first_chunk_delay)
+
+    @property
+    def stream_fault(self) -> str:
+        return self._stream_fault
+
+    @property
+    def first_chunk_delay(self) -> float:
+        return self._first_chunk_delay
+
+    def stream_state(self) -> dict[str, Any]:
+        return {"fault": self._stream_fault, "first_chunk_delay": self._first_chunk_delay}
+
     def reset(self) -> None:
-        """Back to a clean slate: mode ok everywhere (listener up), no latency, counters zero."""
+        """Back to a clean slate: mode ok everywhere (listener up), no latency, no stream fault, counters zero."""
         self.set_mode("ok")
         self.set_latency(0)
+        self.set_stream("none")
         self.reset_counts()
 
     # ---- observation ---------------------------------------------------------------------
@@ -392,6 +450,7 @@ class FakeUpstream:
                 "mode": self._global_mode,
                 "models": dict(self._model_modes),
                 "latency": self._latency,
+                "stream": {"fault": self._stream_fault, "first_chunk_delay": self._first_chunk_delay},
                 "chat_requests": self._chat_count,
                 "models_requests": self._models_count,
             }
