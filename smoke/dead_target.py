@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from smoke.errors import ProbeError
+from smoke.failures import FailureKind
 
 
 class DeadTarget:
@@ -43,10 +44,10 @@ class DeadTarget:
         with self._lock:
             if self._origin is not None:
                 return False
-            if not connected or (error.kind == "timeout" and not self._answered):
+            if not connected or (error.kind is FailureKind.TIMEOUT and not self._answered):
                 self._origin = error
                 return True
-            if error.kind == "timeout" and endpoint.startswith("GET "):
+            if error.kind is FailureKind.TIMEOUT and endpoint.startswith("GET "):
                 self._endpoints.setdefault(endpoint, error)
             return False
 

@@ -1,5 +1,9 @@
 """Exceptions the gate raises on purpose. Each carries one plain sentence for the user."""
 
+from __future__ import annotations
+
+from smoke.failures import FailureKind
+
 
 class SmokeError(Exception):
     """Base class: the message is shown to the user as it is."""
@@ -16,16 +20,26 @@ class UsageError(SmokeError):
 class ProbeError(SmokeError):
     """A request could not produce a usable answer (refused, timeout, HTML, bad JSON...).
 
-    `kind` is a short machine-readable class (``refused``, ``timeout``, ``tls``, ``redirect``,
-    ``http``, ``html``, ``json``, ``schema``, ``too-large``...), used by checks to decide between
-    `fail` (the target misbehaved) and `error` (the check could not run).
+    `kind` is a `FailureKind` (smoke/failures.py): its traits decide between `fail` (the target
+    misbehaved) and `error` (the check could not run), retries, and the common-cause note. A string
+    naming a kind is accepted and converted; any other string is a bug in the gate (ValueError).
     """
 
-    def __init__(self, kind: str, message: str, *, status: int | None = None, answered: bool = False) -> None:
-        self.kind = kind
+    def __init__(
+        self,
+        kind: FailureKind | str,
+        message: str,
+        *,
+        status: int | None = None,
+        answered: bool = False,
+        location: str | None = None,
+    ) -> None:
+        self.kind = FailureKind(kind)
         self.status = status
         # Whether any byte of an answer came back: an answered POST is never sent again.
         self.answered = answered or status is not None
+        # For a redirect: where it pointed, as messages name it (a path, "another host (...)", ...).
+        self.location = location
         super().__init__(message)
 
 

@@ -39,6 +39,7 @@ import urllib3
 from smoke import json_total, schemas
 from smoke.dead_target import DeadTarget
 from smoke.errors import DeadlineExceeded, NotAttempted, ProbeError
+from smoke.failures import FailureKind
 from smoke.http_budget import GuardedAdapter, RequestGuard, current_guard
 from smoke.http_errors import redirect_error, seconds_text, transport_error
 from smoke.secrets import redactor
@@ -49,13 +50,9 @@ current_check: contextvars.ContextVar[str] = contextvars.ContextVar("current_che
 sleep = time.sleep
 
 TRANSIENT_STATUSES = frozenset({502, 503, 504})
-# Transport failures worth another try: the request never produced an answer.
-TRANSIENT_KINDS = frozenset({"refused", "reset"})
 # Total tries of a POST whose first try got no answer byte: once more, never a third time (a
 # wrong password then reaches the server at most twice per run; 9router locks after 5).
 POST_ATTEMPTS = 2
-# Failures that show nothing listens at the origin at all: every later request would meet them.
-NO_CONNECTION_KINDS = frozenset({"refused", "dns", "connect"})
 _DIGITS = re.compile("[0-9]+")  # str.isdigit() also accepts "²", which int() refuses
 USER_AGENT = "9router-smoke"
 # The largest answer read. 9router's biggest (/api/providers) is about 0.5 KB per connection, so
@@ -111,7 +108,7 @@ class Response:
         """Decode the body as JSON, optionally validated against `schemas/<schema>.json`."""
         if self.looks_like_html():
             raise ProbeError(
-                "html",
+                FailureKind.HTML,
                 f"{self.endpoint} answered an HTML page (HTTP {self.status}) instead of JSON: "
                 "a proxy, login wall or placeholder page is in front of 9router; "
                 "check --base-url points at 9router itself",
@@ -119,7 +116,7 @@ class Response:
             )
         if not self.body.strip():
             raise ProbeError(
-                "empty",
+                FailureKind.EMPTY,
                 f"{self.endpoint} answered HTTP {self.status} with an empty body",
                 status=self.status,
             )
@@ -127,20 +124,20 @@ class Response:
             data = json_total.parse(self.body)
         except json_total.Unusable as exc:
             raise ProbeError(
-                "json",
+                FailureKind.JSON,
                 f"{self.endpoint} answered JSON the gate refuses to read (HTTP {self.status}): {exc}",
                 status=self.status,
             ) from None
         except UnicodeDecodeError as exc:
             raise ProbeError(
-                "json",
+                FailureKind.JSON,
                 f"{self.endpoint} answered bytes that are not UTF-8 text (HTTP {self.status}, "
                 f"byte 0x{self.body[exc.start]:02x} at position {exc.start}); JSON must be UTF-8",
                 status=self.status,
             ) from None
         except json.JSONDecodeError as exc:
             raise ProbeError(
-                "json",
+                FailureKind.JSON,
                 f"{self.endpoint} answered invalid JSON (HTTP {self.status}, {exc.msg} at "
                 f"character {exc.pos} of {len(self.body)}): {self.text(80)!r}",
                 status=self.status,
@@ -151,7 +148,7 @@ class Response:
             problem = schemas.response_problem(schema, data)
             if problem:
                 raise ProbeError(
-                    "schema",
+                    FailureKind.SCHEMA,
                     f"{self.endpoint} answered JSON of an unexpected shape: {problem}",
                     status=self.status,
                 )
@@ -247,7 +244,7 @@ class Client:
                 another = attempt < attempts and self._worth_another_try(exc, retry)
                 if another and not (judge and self.dead.cause_for(endpoint)) and self._can_wait(self._backoff(attempt)):
                     continue
-                if judge and self.dead.judge(endpoint, exc, connected=exc.kind not in NO_CONNECTION_KINDS):
+                if judge and self.dead.judge(endpoint, exc, connected=not exc.kind.no_connection):
                     self._abandon_waiting(exc)
                 raise  # the real reason, not "no time left to retry"
             self.dead.answered()
@@ -268,7 +265,7 @@ class Client:
     @staticmethod
     def _worth_another_try(error: ProbeError, idempotent: bool) -> bool:
         """A GET after any transient failure; anything else only when no answer byte came back."""
-        return error.kind in TRANSIENT_KINDS and (idempotent or not error.answered)
+        return error.kind.transient and (idempotent or not error.answered)
 
     def _can_wait(self, seconds: float) -> bool:
         """Wait before the next try if the policy and the deadline allow it; False when they do not."""
@@ -349,7 +346,7 @@ class Client:
             raise _deadline_instead(error, endpoint, cut_by_deadline) from None
         except ProbeError as exc:
             guard.disarm()
-            if guard.cut and exc.kind != "timeout":
+            if guard.cut and exc.kind is not FailureKind.TIMEOUT:
                 exc = self._overrun(endpoint, status, budget, guard, size)
             exc.answered = exc.answered or guard.received > 0
             raise _deadline_instead(exc, endpoint, cut_by_deadline) from None
@@ -377,20 +374,20 @@ class Client:
             )
         if status is not None:
             return ProbeError(
-                "timeout",
+                FailureKind.TIMEOUT,
                 f"{endpoint}: the answer was still arriving after {seconds_text(budget)} "
                 f"({size or guard.received} bytes so far); the server sends too slowly; check it, or raise --timeout",
                 status=status,
             )
         if guard.received:
             return ProbeError(
-                "timeout",
+                FailureKind.TIMEOUT,
                 f"{endpoint}: {self._host} sent only {guard.received} bytes of its answer's headers within "
                 f"{seconds_text(budget)}; the server sends too slowly or is hanging; check it, or raise --timeout",
                 answered=True,
             )
         return ProbeError(
-            "timeout",
+            FailureKind.TIMEOUT,
             f"{endpoint}: {self._host} accepted the connection but sent no answer within "
             f"{seconds_text(budget)}; the server is hanging or overloaded",
         )
@@ -411,7 +408,7 @@ class Client:
             # whatever each packet brings, so this runs at least once per packet.
             if time.monotonic() - started > budget:
                 raise ProbeError(
-                    "timeout",
+                    FailureKind.TIMEOUT,
                     f"{endpoint}: the answer was still arriving after {seconds_text(budget)} ({size} bytes so far); "
                     "the server sends too slowly; check it, or raise --timeout",
                     status=raw.status_code,
@@ -421,7 +418,7 @@ class Client:
 
     def _too_large(self, endpoint: str, status: int, what: str) -> ProbeError:
         return ProbeError(
-            "too-large",
+            FailureKind.TOO_LARGE,
             f"{endpoint} {what}, over the gate's {_mib(self.max_body_bytes)} cap, so it stopped reading; "
             "9router's answers are far smaller: is --base-url pointing at 9router?",
             status=status,
@@ -479,20 +476,20 @@ def _chunks(raw: requests.Response, endpoint: str, budget: float) -> Iterator[by
             yield chunk
     except urllib3.exceptions.ReadTimeoutError:
         raise ProbeError(
-            "timeout",
+            FailureKind.TIMEOUT,
             f"{endpoint}: the answer stopped arriving for {seconds_text(budget)} after it had started; "
             "the server is hanging mid-answer",
             status=raw.status_code,
         ) from None
     except urllib3.exceptions.DecodeError:
         raise ProbeError(
-            "protocol",
+            FailureKind.PROTOCOL,
             f"{endpoint}: the answer's {raw.headers.get('content-encoding', 'content')} encoding is corrupt",
             status=raw.status_code,
         ) from None
     except (urllib3.exceptions.ProtocolError, urllib3.exceptions.SSLError, OSError):
         raise ProbeError(
-            "reset",
+            FailureKind.RESET,
             f"{endpoint}: the connection broke while the answer was arriving (HTTP {raw.status_code}, cut short)",
             status=raw.status_code,
         ) from None
@@ -500,6 +497,6 @@ def _chunks(raw: requests.Response, endpoint: str, budget: float) -> Iterator[by
 
 def _deadline_instead(error: ProbeError, endpoint: str, cut_by_deadline: bool) -> ProbeError | DeadlineExceeded:
     """A timeout caused by the run deadline (not the per-request timeout) is the deadline's doing."""
-    if cut_by_deadline and error.kind == "timeout":
+    if cut_by_deadline and error.kind is FailureKind.TIMEOUT:
         return DeadlineExceeded(f"{endpoint}: the run deadline passed while waiting for the answer")
     return error

@@ -10,6 +10,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from smoke.errors import ProbeError
+from smoke.failures import FailureKind
 
 
 def seconds_text(seconds: float) -> str:
@@ -37,46 +38,50 @@ def transport_error(exc: requests.RequestException, endpoint: str, base: str, bu
         reason = _tls_reason(text)
         if reason == "not-tls":
             return ProbeError(
-                "tls",
+                FailureKind.TLS,
                 f"{endpoint}: {host} does not speak TLS on this port; use http:// in --base-url, or the TLS port",
             )
         return ProbeError(
-            "tls",
+            FailureKind.TLS,
             f"{endpoint}: the TLS certificate of {host} could not be verified ({reason}); "
             "pass --ca-bundle FILE for a private CA, or --insecure to skip verification",
         )
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return ProbeError(
-            "timeout",
+            FailureKind.TIMEOUT,
             f"{endpoint}: no connection to {host} within {seconds_text(budget)}; "
             "check the address, firewall and that 9router is running",
         )
     if isinstance(exc, requests.exceptions.ReadTimeout):
         return ProbeError(
-            "timeout",
+            FailureKind.TIMEOUT,
             f"{endpoint}: {host} accepted the connection but sent no answer within "
             f"{seconds_text(budget)}; the server is hanging or overloaded",
         )
     if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
-        return ProbeError("reset", f"{endpoint}: the connection broke while the answer was arriving")
+        return ProbeError(FailureKind.RESET, f"{endpoint}: the connection broke while the answer was arriving")
     if isinstance(exc, requests.exceptions.InvalidHeader):
-        return ProbeError("url", f"{endpoint}: a request header is not valid ({_first_line(exc)}); check --header")
+        return ProbeError(
+            FailureKind.URL, f"{endpoint}: a request header is not valid ({_first_line(exc)}); check --header"
+        )
     if isinstance(exc, requests.exceptions.ConnectionError):
         if any(s in text for s in _DNS_FAILURE):
-            return ProbeError("dns", f"{endpoint}: the host name in {host} does not resolve; check --base-url")
+            return ProbeError(
+                FailureKind.DNS, f"{endpoint}: the host name in {host} does not resolve; check --base-url"
+            )
         if "refused" in text:
             return ProbeError(
-                "refused",
+                FailureKind.REFUSED,
                 f"{endpoint}: connection refused by {host}; is 9router running there and is --base-url right?",
             )
         if any(s in text for s in _NOT_HTTP):
             return ProbeError(
-                "protocol",
+                FailureKind.PROTOCOL,
                 f"{endpoint}: {host} answered something that is not HTTP; is --base-url the right port and scheme?",
             )
         if "reset" in text or "aborted" in text or "remote end closed" in text or "broken" in text:
-            return ProbeError("reset", f"{endpoint}: {host} closed the connection before answering")
-        return ProbeError("connect", f"{endpoint}: could not connect to {host} ({_first_line(exc)})")
+            return ProbeError(FailureKind.RESET, f"{endpoint}: {host} closed the connection before answering")
+        return ProbeError(FailureKind.CONNECT, f"{endpoint}: could not connect to {host} ({_first_line(exc)})")
     if isinstance(
         exc,
         (
@@ -85,8 +90,8 @@ def transport_error(exc: requests.RequestException, endpoint: str, base: str, bu
             requests.exceptions.InvalidSchema,
         ),
     ):
-        return ProbeError("url", f"{endpoint}: the URL is not usable ({_first_line(exc)}); check --base-url")
-    return ProbeError("connect", f"{endpoint}: request failed ({_first_line(exc)})")
+        return ProbeError(FailureKind.URL, f"{endpoint}: the URL is not usable ({_first_line(exc)}); check --base-url")
+    return ProbeError(FailureKind.CONNECT, f"{endpoint}: request failed ({_first_line(exc)})")
 
 
 def redirect_error(endpoint: str, status: int, path: str, location: str, base: str) -> ProbeError:
@@ -102,10 +107,11 @@ def redirect_error(endpoint: str, status: int, path: str, location: str, base: s
     else:
         where = target.path or "/"
     return ProbeError(
-        "redirect",
+        FailureKind.REDIRECT,
         f"{endpoint} answered a {status} redirect to {where}; the gate never "
         "follows redirects (the key or cookie could leak); set --base-url to the final address",
         status=status,
+        location=where,
     )
 
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from smoke.context import RunContext
+from typing import Any
 
 
 # Paths whose POST reaches an LLM and may be billed: the chat and every client dialect.
@@ -53,11 +50,13 @@ class Check:
     phases: frozenset[Phase]
     severity: Severity
     scope: str  # P1 scope name ("dashboard", "usage", ...); P0 checks use "core"
-    run: Callable[[RunContext], Result]
+    # Called with the run's RunContext (and what `prepare` returned, when set). Not annotated with it:
+    # smoke/context.py imports this module, and the imports run one way (checks -> context -> model).
+    run: Callable[..., Result]
     # Checks (by id) whose results this one must wait for when both are selected.
     after: tuple[str, ...] = ()
     # Work done before the checks in `prepare_before` start (e.g. a usage snapshot before the chat).
-    prepare: Callable[[RunContext], Any] | None = None
+    prepare: Callable[..., Any] | None = None
     prepare_before: tuple[str, ...] = ()
     # Checklist section this implements, for the README and `checks` listing.
     checklist: str = ""

@@ -20,6 +20,7 @@ from typing import Any
 
 from smoke.context import error_text
 from smoke.errors import ProbeError, SmokeError
+from smoke.failures import FailureKind
 from smoke.http import Client, Response, current_check
 from smoke.model import Check, CheckOutcome, Result, RunReport
 from smoke.settings import Settings
@@ -42,22 +43,6 @@ READY = '{"ok": true}'
 CHECK_NAME = "wait-for-ready"  # label of the wait's requests in the request audit (not a check id)
 
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
-_REDIRECT_TARGET = re.compile(r"redirect to (.+?); ")
-_TRANSPORT_SEEN = {
-    "refused": "connection refused",
-    "dns": "the host name does not resolve",
-    "timeout": "no answer before the request timeout",
-    "reset": "the connection closed without an answer",
-    "connect": "no connection",
-    "tls": "the TLS certificate was not accepted",
-    "too-large": "an answer larger than the size cap",
-}
-_ANSWER_SEEN = {
-    "html": "an HTML page",
-    "json": "invalid JSON",
-    "schema": "JSON of an unexpected shape",
-    "empty": "an empty body",
-}
 
 
 def pause(seconds: float) -> None:
@@ -89,7 +74,7 @@ class Observation:
     """What one poll saw: a short phrase for people and a kind for hints."""
 
     seen: str
-    kind: str  # "ready", "version", a ProbeError kind ("refused", "html", ...) or "http"
+    kind: str  # "ready", "version", "deadline", or a FailureKind ("refused", "html", "http", ...)
     status: int | None = None
     retry_after: float | None = None
 
@@ -144,18 +129,19 @@ class Readiness:
         last = self.last
         if last is None:
             return "Raise --wait-for-ready."
-        if last.kind in ("refused", "dns", "connect", "timeout", "reset"):
+        kind = FailureKind.parse(last.kind)
+        if kind is not None and kind.nothing_answered:
             return (
                 "Nothing answered: check that the preview was deployed (its deploy log) and that "
                 "--base-url is its address, or raise --wait-for-ready."
             )
-        if last.kind == "redirect" or last.status in (401, 403):
+        if kind is FailureKind.REDIRECT or last.status in (401, 403):
             return (
                 "The preview is protected: pass the platform's bypass header with --header NAME=VALUE (input headers)."
             )
-        if last.kind == "tls":
+        if kind is FailureKind.TLS:
             return "Pass --ca-bundle FILE for a private CA (or --insecure for a throwaway preview)."
-        if last.kind in ("html", "empty") or (last.status or 0) >= 500:
+        if kind in (FailureKind.HTML, FailureKind.EMPTY) or (last.status or 0) >= 500:
             return (
                 "The platform answered, but 9router did not: the deployment is still starting or "
                 "crashed; check its deploy log, or raise --wait-for-ready."
@@ -320,13 +306,11 @@ def _title(response: Response) -> str:
 
 def _short(exc: ProbeError, status: int | None) -> str:
     """A probe error as a few words; the full sentence is for checks, not for a poll log."""
-    if exc.kind == "redirect":
-        match = _REDIRECT_TARGET.search(str(exc))
-        return f"HTTP {status} redirect" + (f" to {match.group(1)}" if match else "")
-    if exc.kind in _TRANSPORT_SEEN:
-        return _TRANSPORT_SEEN[exc.kind]
-    what = _ANSWER_SEEN.get(exc.kind, f"an unusable answer ({exc.kind})")
-    return f"HTTP {status} with {what}" if status else what
+    if exc.kind is FailureKind.REDIRECT:
+        return f"HTTP {status} redirect" + (f" to {exc.location}" if exc.location else "")
+    if exc.kind.seen_alone or not status:
+        return exc.kind.seen
+    return f"HTTP {status} with {exc.kind.seen}"
 
 
 def _capped(text: str, limit: int = MAX_SEEN_CHARS) -> str:

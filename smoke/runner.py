@@ -1,10 +1,11 @@
 """Runs the selected checks concurrently, respecting their declared order, within the deadline.
 
 A check that raises is turned into a result here, so one broken check never stops the run:
-ProbeError -> fail (the target misbehaved), missing credentials or deadline -> error, a request
-not sent because the target was already judged dead -> error "not attempted: <the one cause>",
-anything else -> error marked as a crash (a bug in the gate). Every message and evidence string is
-masked, then cut to a bounded length, so a hostile server cannot balloon the reports.
+ProbeError -> fail (the target misbehaved), or error when its kind could not run (TLS trust, a bad
+URL); missing credentials or deadline -> error; a request not sent because the target was already
+judged dead -> error "not attempted: <the one cause>"; anything else -> error marked as a crash (a
+bug in the gate). Every message and evidence string is masked, then cut to a bounded length, so a
+hostile server cannot balloon the reports.
 
 The run ends on time: at the deadline, or at the first SIGINT/SIGTERM (`Interrupts`), the runner
 stops waiting, checks still running are reported as errors ("did not finish"), and the reports are
@@ -22,12 +23,11 @@ from typing import Any
 
 from smoke.context import RunContext
 from smoke.errors import DeadlineExceeded, NeedsDashboardAuth, NotAttempted, ProbeError
+from smoke.failures import FailureKind
 from smoke.http import current_check
 from smoke.model import Check, CheckOutcome, Result, Status
 from smoke.secrets import redact, safe_evidence
 
-# Probe failures that mean "we could not check", not "the target is broken".
-COULD_NOT_RUN = frozenset({"tls", "url"})
 # How often the main thread looks for a stop requested by a signal handler.
 STOP_POLL_SECONDS = 0.05
 # Bounds on what a result keeps: server text can be megabytes long or deeply nested.
@@ -162,11 +162,12 @@ class Runner:
                 return check.run(self.ctx, prepared)
             return check.run(self.ctx)
         except ProbeError as exc:
-            status = Status.ERROR if exc.kind in COULD_NOT_RUN else Status.FAIL
-            return Result(status, str(exc), {"probe_error": exc.kind, "status": exc.status})
+            # "We could not check" (TLS trust, a bad URL) is an error; anything else, the target misbehaved.
+            status = Status.ERROR if exc.kind.could_not_run else Status.FAIL
+            return Result(status, str(exc), {"probe_error": exc.kind.value, "status": exc.status})
         except NotAttempted as exc:
             # No latency and no status: nothing was sent. The kind lets the common-cause note count it.
-            return Result.errored(str(exc), probe_error=exc.cause.kind, not_attempted=True)
+            return Result.errored(str(exc), probe_error=exc.cause.kind.value, not_attempted=True)
         except (NeedsDashboardAuth, DeadlineExceeded) as exc:
             return Result.errored(str(exc))
         except Exception as exc:
@@ -178,18 +179,15 @@ class Runner:
             )
 
 
-# Transport-level failures: when several checks share one, it is one problem with the target.
-_SHARED_CAUSES = frozenset(
-    {"refused", "dns", "timeout", "tls", "reset", "connect", "protocol", "html", "redirect", "too-large", "empty"}
-)
-
-
 def common_cause(outcomes: list[CheckOutcome]) -> str | None:
     """One sentence when every failed check failed the same transport way and none passed,
     so the reader sees "the target is down" once instead of N similar lines."""
     failed = [o for o in outcomes if o.status in (Status.FAIL, Status.ERROR)]
-    kinds = {o.result.evidence.get("probe_error") for o in failed}
-    if len(failed) < 2 or len(kinds) != 1 or not kinds <= _SHARED_CAUSES:
+    kinds = {FailureKind.parse(o.result.evidence.get("probe_error")) for o in failed}
+    if len(failed) < 2 or len(kinds) != 1:
+        return None
+    kind = kinds.pop()
+    if kind is None or not kind.shared_cause:
         return None
     if any(o.status is Status.PASS for o in outcomes):
         return None

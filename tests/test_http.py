@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from smoke import http
+from smoke import http, http_errors
 from smoke.errors import DeadlineExceeded, NotAttempted, ProbeError
+from smoke.failures import FailureKind
 from smoke.http import Client, RetryPolicy, parse_retry_after
 from smoke.secrets import Redactor, redactor
 from tests.harness.faults import FaultServer, TLSFiles, closed_port_url, make_tls_files
@@ -241,6 +242,7 @@ def test_a_redirect_to_another_host_is_not_followed_and_the_credentials_stay_hom
         assert elsewhere.requests() == []
     assert (error.kind, error.status) == ("redirect", 302)
     assert f"a 302 redirect to another host ({other})" in str(error)
+    assert error.location == f"another host ({other})"  # a field, never read back out of the sentence
     assert "the gate never follows redirects" in str(error)
 
 
@@ -248,6 +250,33 @@ def test_a_redirect_to_itself_is_named_a_loop(faults: FaultServer) -> None:
     faults.set("/api/settings", "redirect", status=301)
     error = probe_error(lambda: client(faults.base_url).get("/api/settings"))
     assert "a 301 redirect to /api/settings itself (a redirect loop)" in str(error)
+    assert error.location == "/api/settings itself (a redirect loop)"
+
+
+@pytest.mark.parametrize(
+    ("location", "where"),
+    [
+        ("", "no Location at all"),
+        ("/login?next=/api/usage", "/login"),
+        ("https://sso.example.com/x", "another host (https://sso.example.com)"),
+        ("//127.0.0.1:1/api/health", "/api/health itself (a redirect loop)"),
+    ],
+)
+def test_a_redirect_carries_where_it_pointed_as_a_field(location: str, where: str) -> None:
+    error = http_errors.redirect_error("GET /api/health", 302, "/api/health", location, "http://127.0.0.1:1")
+    assert (error.kind, error.status, error.location) == ("redirect", 302, where)
+    assert f"a 302 redirect to {where}; " in str(error)
+
+
+@pytest.mark.parametrize("kind", list(FailureKind))
+@pytest.mark.parametrize("idempotent", [True, False])
+@pytest.mark.parametrize("answered", [True, False])
+def test_another_try_is_decided_by_the_kind_s_transient_trait(
+    kind: FailureKind, idempotent: bool, answered: bool
+) -> None:
+    error = ProbeError(kind, "x", answered=answered)
+    expected = kind.transient and (idempotent or not answered)
+    assert Client._worth_another_try(error, idempotent) is expected
 
 
 # --- TLS ----------------------------------------------------------------------------------------

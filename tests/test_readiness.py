@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 
 from smoke import readiness
+from smoke.errors import ProbeError
+from smoke.failures import FailureKind
 from smoke.http import Client
 from smoke.model import Phase, RunReport, Severity, Status
 from smoke.readiness import Readiness, format_duration, version_matches, wait_until_ready
@@ -237,6 +239,39 @@ def test_a_redirect_to_a_login_host_is_named_and_not_followed(fake):
     assert "login.example.com" in result.last_seen and "token" not in result.last_seen
     assert "--header NAME=VALUE" in result.hint()
     assert script.log == ["/api/health"] * result.attempts  # nothing else was requested
+
+
+@pytest.mark.parametrize(
+    ("error", "seen"),
+    [
+        # A redirect is named from its structured location, whatever its sentence says.
+        (ProbeError("redirect", "any wording at all", status=302, location="/login"), "HTTP 302 redirect to /login"),
+        (ProbeError("redirect", "any wording at all", status=301), "HTTP 301 redirect"),
+        (ProbeError("refused", "GET /api/health: connection refused by x"), "connection refused"),
+        (
+            ProbeError("too-large", "GET /api/health sent more than 8 MiB", status=200),
+            "an answer larger than the size cap",
+        ),
+        (
+            ProbeError("schema", "GET /api/health answered JSON of...", status=200),
+            "HTTP 200 with JSON of an unexpected shape",
+        ),
+        (
+            ProbeError("protocol", "GET /api/health: corrupt encoding", status=200),
+            "HTTP 200 with an unusable answer (protocol)",
+        ),
+        (ProbeError("protocol", "GET /api/health: not HTTP"), "an unusable answer (protocol)"),
+    ],
+)
+def test_a_poll_s_failure_is_told_in_its_kind_s_few_words(error: ProbeError, seen: str) -> None:
+    assert readiness._short(error, error.status) == seen
+
+
+@pytest.mark.parametrize("kind", list(FailureKind))
+def test_the_hint_for_nothing_answering_follows_the_kind_s_trait(kind: FailureKind) -> None:
+    waited = Readiness(limit=30)
+    waited.record(readiness.Observation(kind.seen, kind))
+    assert ("Nothing answered" in waited.hint()) is kind.nothing_answered
 
 
 @pytest.mark.parametrize(

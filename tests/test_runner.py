@@ -5,10 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
+
 from smoke.context import RunContext
 from smoke.errors import NotAttempted, ProbeError
+from smoke.failures import FailureKind
 from smoke.http import Client
-from smoke.model import Check, Phase, Result, Severity, Status
+from smoke.model import Check, CheckOutcome, Phase, Result, Severity, Status
 from smoke.runner import MAX_TEXT_CHARS, Runner, bounded, common_cause, cut
 from smoke.settings import Settings
 from tests.harness.faults import closed_port_url
@@ -71,6 +74,31 @@ def test_the_common_cause_is_told_in_the_words_of_a_check_that_met_it() -> None:
     assert first.status is Status.FAIL and "connection refused" in first.result.message
     assert second.status is Status.ERROR and second.result.message == f"not attempted: {first.result.message}"
     assert common_cause(outcomes) == f"2 checks failed for one reason: {first.result.message}"
+
+
+@pytest.mark.parametrize("kind", list(FailureKind))
+def test_a_probe_error_is_an_error_when_its_kind_could_not_run_else_a_fail(kind: FailureKind) -> None:
+    def raises(ctx: RunContext) -> Result:
+        raise ProbeError(kind, f"GET /x: went wrong the {kind} way", status=502)
+
+    [outcome] = run_checks([make_check("a", raises)])
+    assert outcome.status is (Status.ERROR if kind.could_not_run else Status.FAIL)
+    assert outcome.result.evidence == {"probe_error": kind.value, "status": 502}
+
+
+@pytest.mark.parametrize("kind", list(FailureKind))
+def test_one_note_for_many_failures_only_when_their_kind_is_a_shared_cause(kind: FailureKind) -> None:
+    def failed(check_id: str) -> CheckOutcome:
+        result = Result.failed(f"{check_id}: the {kind} way", probe_error=kind.value)
+        return CheckOutcome(check_id, check_id, Severity.P0, "core", result, 5)
+
+    note = common_cause([failed("a"), failed("b")])
+    assert note == ("2 checks failed for one reason: a: the " + kind + " way" if kind.shared_cause else None)
+
+
+def test_no_common_cause_for_evidence_that_names_no_kind() -> None:
+    outcomes = [CheckOutcome(i, i, Severity.P0, "core", Result.failed("x", probe_error="ready"), 5) for i in "ab"]
+    assert common_cause(outcomes) is None
 
 
 def test_a_message_is_masked_before_it_is_cut() -> None:

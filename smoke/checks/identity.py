@@ -10,7 +10,6 @@ from smoke.errors import ProbeError
 from smoke.model import Phase, Result, Severity
 from smoke.readiness import format_duration, version_matches
 from smoke.registry import check
-from smoke.runner import COULD_NOT_RUN
 
 
 @check(
@@ -26,7 +25,7 @@ def deployment_identity(ctx: RunContext) -> Result:
     seen = ctx.version()
     if expected is None:
         if seen is None and (cause := ctx.client.dead.cause) is not None:
-            return Result.errored(f"not attempted: {cause}", probe_error=cause.kind, not_attempted=True)
+            return Result.errored(f"not attempted: {cause}", probe_error=cause.kind.value, not_attempted=True)
         if seen is None:
             return Result.skipped(
                 "no --expect-version given; /api/version did not say which version answered", version=None
@@ -38,8 +37,8 @@ def deployment_identity(ctx: RunContext) -> Result:
             seen = _read_version(ctx)
         except ProbeError as exc:
             message = f"could not tell which deployment answered (expected {expected}): {exc}"
-            evidence = {"expected": expected, "version": None, "probe_error": exc.kind, "status": exc.status}
-            if exc.kind in COULD_NOT_RUN:
+            evidence = {"expected": expected, "version": None, "probe_error": exc.kind.value, "status": exc.status}
+            if exc.kind.could_not_run:
                 return Result.errored(message, **evidence)
             return Result.failed(message, **evidence)
     evidence = {"expected": expected, "version": seen}
