@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-
 # Paths whose POST reaches an LLM and may be billed: the chat and every client dialect.
 PAID_PATHS = frozenset({"/v1/chat/completions", "/v1/messages", "/v1/responses"})
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from smoke.model import RunReport
-from smoke.reports.text import STATUS_LABEL, flags, verdict_line
+from smoke.reports.text import STATUS_LABEL, flags, took, verdict_line
 from smoke.untrusted import for_console
 
 
@@ -18,7 +18,7 @@ def render(run: RunReport) -> str:
         marker = f" [{flags(outcome)}]" if flags(outcome) else ""
         lines.append(
             f"  {STATUS_LABEL[outcome.status]:<5} {outcome.id:<{width}} {outcome.severity.value} "
-            f"{outcome.duration_ms:>6} ms  {for_console(outcome.result.message)}{marker}"
+            f"{took(outcome):>9}  {for_console(outcome.result.message)}{marker}"
         )
     lines.extend(f"  note: {for_console(note)}" for note in run.notes)
     lines.append(for_console(verdict_line(run)))

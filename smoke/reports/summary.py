@@ -8,7 +8,7 @@ the `<details>` line (raw HTML: Markdown is not read there), `code_fence` around
 from __future__ import annotations
 
 from smoke.model import RunReport, Status
-from smoke.reports.text import STATUS_ICON, evidence_text, flags, seconds, verdict_line, whole_run_ms
+from smoke.reports.text import STATUS_ICON, evidence_text, flags, seconds, took, verdict_line, whole_run_ms
 from smoke.untrusted import code_fence, for_code_span, for_html, for_markdown
 
 MAX_BYTES = 1_000_000  # GitHub refuses step summaries over 1 MiB
@@ -51,7 +51,7 @@ def render(run: RunReport) -> str:
         extra = " (flaky)" if o.result.flaky else ""
         lines.append(
             f"| `{o.id}` | {o.severity.value} | {STATUS_ICON[o.status]} {o.status.value}{extra} | "
-            f"{'**yes**' if o.blocking else 'no'} | {for_markdown(o.result.message)} | {o.duration_ms} ms |"
+            f"{'**yes**' if o.blocking else 'no'} | {for_markdown(o.result.message)} | {took(o)} |"
         )
     problems = [o for o in run.outcomes if o.status in (Status.FAIL, Status.ERROR) or o.result.flaky]
     if problems:
