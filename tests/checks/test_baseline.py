@@ -103,7 +103,12 @@ def test_without_a_baseline_the_check_is_skipped_and_says_how_to_pass_one(router
     [
         ("{not json", "is not valid JSON (line 1)"),
         ('{"checks": "nope"}', "is not a 9router-smoke JSON report"),
+        ("[" * 100_000 + "]" * 100_000, "is nested too deeply to be a report"),
+        ('{"checks": [], "duration_ms": NaN}', "holds a number no report has (too long, NaN or Infinity)"),
+        ('{"checks": [], "duration_ms": -Infinity}', "holds a number no report has (too long, NaN or Infinity)"),
+        ('{"checks": [], "duration_ms": ' + "9" * 5000 + "}", "holds a number no report has"),
     ],
+    ids=["not-json", "not-a-report", "deep", "nan", "infinity", "huge-number"],
 )
 def test_a_baseline_that_is_not_a_gate_report_is_a_usage_error_before_any_request(
     out_dir: Path, tmp_path: Path, content: str, problem: str
