@@ -128,6 +128,22 @@ def test_the_same_failure_after_a_provider_retest_is_an_escalation_and_a_differe
     assert escalations(recovered) == []
 
 
+def test_a_locked_route_is_the_same_failure_whether_the_version_answers_the_upstreams_status_or_503() -> None:
+    # 0.5.59 and older: the upstream's 429 passed through, then 503 once the lock is in place.
+    passed_through = Observation(Status.FAIL, "answered HTTP 429: rate limited", 429, evidence={"retry_after_s": 2.0})
+    locked = Observation(Status.FAIL, "answered HTTP 503: [x/fake-small] Unavailable (reset after 10m)", 503)
+    assert passed_through.locked_route and locked.locked_route
+    assert passed_through.signature() == locked.signature()
+    seen = [
+        Round(1, 0.0, "2026-11-26T12:00:00+00:00", {"chat-completion": passed_through}, retests=["fake-conn-1: valid"]),
+        Round(2, 1.0, "2026-11-26T12:00:01+00:00", {"chat-completion": locked}),
+    ]
+    assert [(e.kind, e.round) for e in escalations(seen)] == [("same-after-retest", 2)]
+    # A plain 500 without a lock or Retry-After is another failure than a lock.
+    plain = Observation(Status.FAIL, "answered HTTP 500: upstream error", 500)
+    assert not plain.locked_route and plain.signature() != locked.signature()
+
+
 def test_alias_or_combo_mappings_that_diverge_are_one_escalation_counting_the_rounds() -> None:
     seen = rounds(chat_completion="PPP")
     seen[1].divergence = seen[2].divergence = ["alias gate-fast -> x/fake-large, expected fake/fake-small"]
