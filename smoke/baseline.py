@@ -14,6 +14,7 @@ from typing import Any
 from smoke import schemas
 
 _STATUSES = ("pass", "fail", "error", "skip")
+_WRITER = "the file written by `9router-smoke run --phase pre --report FILE`"
 
 
 class BaselineError(ValueError):
@@ -76,13 +77,21 @@ def load(path: Path) -> Baseline:
     except (OSError, UnicodeDecodeError) as exc:
         raise BaselineError(f"baseline report {path} cannot be read ({exc.__class__.__name__})") from None
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise BaselineError(
-            f"baseline report {path} is not valid JSON (line {exc.lineno}): pass the file written by "
-            "`9router-smoke run --phase pre --report FILE`"
+            f"baseline report {path} is not valid JSON (line {exc.lineno}): pass the file written by {_WRITER}"
         ) from None
-    found = _shape_problems(data)
+    except RecursionError:
+        raise BaselineError(f"baseline report {path} is nested too deeply to be a report: pass {_WRITER}") from None
+    except ValueError:  # NaN/Infinity, or an integer past Python's 4300-digit limit
+        raise BaselineError(
+            f"baseline report {path} holds a number no report has (too long, NaN or Infinity): pass {_WRITER}"
+        ) from None
+    try:
+        found = _shape_problems(data)
+    except RecursionError:  # parsed, but too deep for the schema walk
+        found = ["nested too deeply"]
     if found:
         raise BaselineError(
             f"baseline report {path} is not a 9router-smoke JSON report ({found[0]}): pass the file written by "
@@ -106,6 +115,10 @@ def load(path: Path) -> Baseline:
         version=target.get("version") if isinstance(target.get("version"), str) else None,
         checks=checks,
     )
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a report holds")
 
 
 def problems(path: Path, origin: str) -> list[str]:

@@ -7,6 +7,7 @@ collects the sentences so every problem is reported at once.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import ssl
@@ -52,16 +53,89 @@ def load_config_file(path: Path, origin: str) -> tuple[dict[str, Any], list[str]
         return {}, [f"{origin}: config file {path} cannot be read ({exc.__class__.__name__})"]
     import yaml  # here, not at the top: a run without a config file does not pay for it (~20 ms)
 
+    kind = "JSON" if path.suffix == ".json" else "YAML"
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        data = json.loads(text, parse_constant=_no_constant) if kind == "JSON" else _yaml_document(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" at line {where.line + 1}" if where is not None else ""
-        return {}, [f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}{line}"]
+        return {}, [f"{path}: not valid {kind}{line}"]
+    except _TooBig as exc:
+        return {}, [f"{path}: {exc}"]
+    except RecursionError:
+        return {}, [f"{path}: {kind} nested too deeply to be a config file"]
+    except ValueError:  # NaN/Infinity in JSON, or an integer past Python's 4300-digit limit
+        return {}, [f"{path}: not usable {kind}: a number is too long, NaN or Infinity"]
+    if not _finite(data):
+        return {}, [f"{path}: not usable {kind}: a number is NaN or Infinity (.nan/.inf)"]
     if data is None:
         data = {}
     found = [f"{path}: {p}" for p in schemas.problems("config", data)]
     return (data if isinstance(data, dict) else {}), found
+
+
+# A config file has tens of values; aliases that expand past this are a "billion laughs" bomb.
+MAX_CONFIG_NODES = 10_000
+
+
+class _TooBig(ValueError):
+    """A YAML document whose aliases expand beyond MAX_CONFIG_NODES."""
+
+
+def _yaml_document(text: str) -> Any:
+    """yaml.safe_load, but the alias-expanded size is counted on the node graph first."""
+    import yaml
+
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_nodes(node, {}, set()) > MAX_CONFIG_NODES:
+            raise _TooBig(
+                f"its YAML aliases (*name) expand to more than {MAX_CONFIG_NODES} values; write the values out"
+            )
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _expanded_nodes(node: Any, sizes: dict[int, int], open_nodes: set[int]) -> int:
+    """How many nodes `node` stands for once every alias is expanded (a cycle counts as too many)."""
+    key = id(node)
+    if key in sizes:
+        return sizes[key]
+    if key in open_nodes:
+        raise _TooBig("its YAML aliases refer to themselves (an endless value); write the values out")
+    open_nodes.add(key)
+    total = 1
+    children = node.value if isinstance(node.value, list) else []
+    for child in children:
+        parts = child if isinstance(child, tuple) else (child,)  # mappings hold (key, value) pairs
+        for part in parts:
+            total += _expanded_nodes(part, sizes, open_nodes)
+            if total > MAX_CONFIG_NODES:
+                break
+        if total > MAX_CONFIG_NODES:
+            break
+    open_nodes.discard(key)
+    sizes[key] = total
+    return total
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a config file can hold")
+
+
+def _finite(value: Any) -> bool:
+    """No NaN or Infinity anywhere (YAML's .nan/.inf pass every schema bound)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    return True
 
 
 def sendable(value: str) -> bool:

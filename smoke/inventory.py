@@ -4,6 +4,7 @@ can serve traffic now. Pure functions, shared by provider-inventory and the post
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +27,11 @@ PROVIDER_ALIASES = {
     "zd": "zed",
 }
 ALIAS_OF = {provider: alias for alias, provider in PROVIDER_ALIASES.items()}
+
+# A custom node's provider id (`openai-compatible-chat-<uuid>`). 9router before 0.5.55 leaves such
+# ids out of /v1/models (seen on 0.5.18; 0.5.55 lists them): only alias targets are listed there.
+CUSTOM_NODE_ID = re.compile(r"[-_][0-9a-f]{8,}$")
+LISTS_CUSTOM_NODE_MODELS_FROM = (0, 5, 55)
 
 BROKEN_TEST_STATUSES = frozenset({"error", "expired"})
 LOCK_PREFIX = "modelLock_"
@@ -51,6 +57,27 @@ def model_prefix(connection: dict[str, Any]) -> str:
     node = connection.get("providerSpecificData") or {}
     provider = str(connection.get("provider", ""))
     return str(node.get("prefix") or ALIAS_OF.get(provider) or provider)
+
+
+def is_custom_node(provider_id: str) -> bool:
+    """Whether a provider id is a custom node's (`openai-compatible-chat-<uuid>`)."""
+    return bool(CUSTOM_NODE_ID.search(provider_id.strip().lower()))
+
+
+def lists_custom_node_models(version: str | None) -> bool:
+    """Whether this 9router's /v1/models lists custom nodes' models (unknown versions: assumed yes)."""
+    numbers = tuple(int(n) for n in re.findall(r"\d+", version or "")[:3])
+    return not numbers or numbers >= LISTS_CUSTOM_NODE_MODELS_FROM
+
+
+def listed_prefixes(name: str) -> set[str] | None:
+    """Without the connection list: the model prefixes `name` can list under, or None when only
+    /api/providers can tell (a custom node's provider id or a node name maps to a prefix the
+    server chose)."""
+    lowered = name.strip().lower()
+    if is_custom_node(lowered) or not re.fullmatch(r"[a-z0-9._-]+", lowered):
+        return None
+    return {lowered, ALIAS_OF.get(lowered, lowered), PROVIDER_ALIASES.get(lowered, lowered)}
 
 
 def parse_time(value: Any) -> datetime | None:

@@ -2,6 +2,9 @@
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from smoke import inventory
 from smoke.inventory import active_locks, health, matches, model_prefix
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -43,3 +46,35 @@ def test_health_rules():
     assert not health(locked_small, NOW, "fake-small").healthy
     # rateLimitedUntil is ignored by 0.5.x routing, so it is ignored here too
     assert health({**NODE, "rateLimitedUntil": SOON}, NOW).healthy
+
+
+@pytest.mark.parametrize(
+    ("provider", "custom"),
+    [
+        ("openai-compatible-chat-17788602-5ce4-4c74-8570-4b6cf8f86711", True),
+        ("anthropic-compatible-3f5f8a48", True),
+        ("openai", False),
+        ("gemini-cli", False),
+        ("gpt-4o-mini", False),
+    ],
+)
+def test_a_custom_node_is_told_by_its_hex_tail(provider: str, custom: bool) -> None:
+    assert inventory.is_custom_node(provider) is custom
+
+
+@pytest.mark.parametrize(
+    ("version", "lists"),
+    [("0.5.18", False), ("v0.5.54", False), ("0.5.55", True), ("0.5.69", True), ("0.6.0", True), (None, True)],
+)
+def test_custom_node_models_are_listed_from_0_5_55_and_unknown_versions_are_assumed_new(
+    version: str | None, lists: bool
+) -> None:
+    assert inventory.lists_custom_node_models(version) is lists
+
+
+def test_without_the_inventory_only_names_that_are_their_own_prefix_can_be_looked_for() -> None:
+    assert inventory.listed_prefixes("fake") == {"fake"}
+    assert inventory.listed_prefixes("claude") == {"claude", "cc"}
+    assert inventory.listed_prefixes("CC") == {"cc", "claude"}
+    assert inventory.listed_prefixes("openai-compatible-chat-3f5f8a48-a77e-47d4-994c-bd3da3c27d35") is None
+    assert inventory.listed_prefixes("Fake Upstream") is None  # a node name: its prefix is the server's choice

@@ -127,6 +127,40 @@ def test_invalid_yaml_and_missing_files_are_plain_errors(tmp_path: Path):
     assert "does not exist" in caught.value.problems[0]
 
 
+BILLION_LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{x}: &{x} [{', '.join([f'*{y}'] * 9)}]\n" for y, x in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "problem"),
+    [
+        ("bomb.yml", BILLION_LAUGHS, "its YAML aliases (*name) expand to more than 10000 values; write the values out"),
+        ("cycle.yml", "skip: &s [*s]\n", "its YAML aliases refer to themselves (an endless value)"),
+        ("deep.yml", "skip: " + "[" * 100_000 + "]" * 100_000 + "\n", "YAML nested too deeply to be a config file"),
+        ("deep.json", "[" * 100_000 + "]" * 100_000, "JSON nested too deeply to be a config file"),
+        ("nan.yml", "thresholds: {max_inactive_share: .nan}\n", "not usable YAML: a number is NaN or Infinity"),
+        ("nan.json", '{"thresholds": {"max_inactive_share": NaN}}', "not usable JSON: a number is too long, NaN"),
+        ("huge.yml", "thresholds: {max_failed: " + "9" * 5000 + "}\n", "not usable YAML: a number is too long"),
+    ],
+)
+def test_a_config_file_that_would_balloon_or_is_not_plain_data_is_a_usage_error(
+    tmp_path: Path, name: str, text: str, problem: str
+) -> None:
+    config = tmp_path / name
+    config.write_text(text)
+    with pytest.raises(UsageError) as caught:
+        _build(config=Given(str(config), "--config"))
+    assert len(caught.value.problems) == 1 and caught.value.problems[0].startswith(f"{config}: {problem}")
+
+
+def test_yaml_anchors_and_aliases_within_the_bound_still_work(tmp_path: Path) -> None:
+    config = tmp_path / "smoke.yml"
+    config.write_text("timeouts: {request_seconds: &t 12, chat_seconds: *t}\n")
+    settings = _build(config=Given(str(config), "--config"))
+    assert (settings.request_timeout, settings.chat_timeout) == (12, 12)
+
+
 def test_key_and_model_are_optional_when_their_checks_are_skipped():
     settings = build(
         {"base_url": GOOD["base_url"], "skip": Given("api-key-models,chat-completion", "--skip")},

@@ -31,6 +31,7 @@ from smoke.watch import (
 from tests.gate import GateResult, run_gate, stack_args
 from tests.harness.router import Stack
 from tests.harness.upstream import FakeUpstream
+from tests.harness.versions import RUNNING
 
 LETTERS = {"P": Status.PASS, "F": Status.FAIL, "E": Status.ERROR, "S": Status.SKIP}
 REPO = Path(__file__).resolve().parents[1]
@@ -125,6 +126,22 @@ def test_the_same_failure_after_a_provider_retest_is_an_escalation_and_a_differe
     recovered = rounds(http=503, chat_completion="FP")
     recovered[0].retests = ["fake-conn-1: valid"]
     assert escalations(recovered) == []
+
+
+def test_a_locked_route_is_the_same_failure_whether_the_version_answers_the_upstreams_status_or_503() -> None:
+    # 0.5.59 and older: the upstream's 429 passed through, then 503 once the lock is in place.
+    passed_through = Observation(Status.FAIL, "answered HTTP 429: rate limited", 429, evidence={"retry_after_s": 2.0})
+    locked = Observation(Status.FAIL, "answered HTTP 503: [x/fake-small] Unavailable (reset after 10m)", 503)
+    assert passed_through.locked_route and locked.locked_route
+    assert passed_through.signature() == locked.signature()
+    seen = [
+        Round(1, 0.0, "2026-11-26T12:00:00+00:00", {"chat-completion": passed_through}, retests=["fake-conn-1: valid"]),
+        Round(2, 1.0, "2026-11-26T12:00:01+00:00", {"chat-completion": locked}),
+    ]
+    assert [(e.kind, e.round) for e in escalations(seen)] == [("same-after-retest", 2)]
+    # A plain 500 without a lock or Retry-After is another failure than a lock.
+    plain = Observation(Status.FAIL, "answered HTTP 500: upstream error", 500)
+    assert not plain.locked_route and plain.signature() != locked.signature()
 
 
 def test_alias_or_combo_mappings_that_diverge_are_one_escalation_counting_the_rounds() -> None:
@@ -268,6 +285,10 @@ def test_a_401_loop_across_rounds_is_reported_as_an_escalation_apart_from_the_ro
     report = result.report
     assert report["watch"]["ended"] == "completed" and report["watch"]["rounds_run"] >= 3
     loops = [e for e in report["watch"]["escalations"] if e["kind"] == "auth-loop"]
+    if not RUNNING.chat_refuses_wrong_key:
+        # 0.5.18 serves a disabled key (no 401 to loop on); /api/keys still tells, every round.
+        assert loops == [] and report["watch"]["rollback"]["check"] == "api-key-models"
+        return
     assert "chat-completion" in {e["check"] for e in loops}
     notes = " ".join(report["notes"])
     assert "ESCALATE (auth-loop): chat-completion answered HTTP 401 in 3 consecutive rounds" in notes

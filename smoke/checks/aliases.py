@@ -4,6 +4,10 @@ small chat per alias and combo succeeds; the report names the member that answer
 
 Two 9router rules shape the comparison: an alias target must use the provider id (a custom node's
 prefix does not route there, its node id does), while combo members may use node prefixes.
+
+A member is routable when it answered or the key's /v1/models lists it. 9router 0.5.18 lists no
+custom node's models (only alias targets), so there an unlisted custom-node member is "not
+verified", never "not routable".
 """
 
 from __future__ import annotations
@@ -138,15 +142,7 @@ def alias_combo(ctx: RunContext) -> Result:
     members = {str(c.get("name")): [str(m) for m in c.get("models") or []] for c in combos}
     evidence: dict[str, Any] = {"aliases": {}, "combos": {}}
     answers: list[str] = []
-
-    listed = _routable(ctx, names)
-    for combo in expected_combos:
-        for member in members.get(combo, []):
-            if listed is not None and names.target(member) not in listed:
-                problems.append(
-                    f"combo {combo} member {member} is not routable (not in the key's model list): "
-                    "a fallback to it would fail"
-                )
+    answered_targets: set[str] = set()  # provider-id targets that just answered a chat: routable
 
     for alias, wanted in expected_aliases.items():
         info: dict[str, Any] = {"expected": wanted, "actual": aliases.get(alias)}
@@ -160,6 +156,7 @@ def alias_combo(ctx: RunContext) -> Result:
         elif not same_model(chat.get("answered_by"), wanted):
             problems.append(f"alias {alias} was answered by {chat.get('answered_by')}, expected {wanted}")
         else:
+            answered_targets.add(names.target(aliases[alias], node_prefixes=False))
             answers.append(f"{alias}: answered by {chat.get('answered_by')}")
 
     for combo in expected_combos:
@@ -178,17 +175,43 @@ def alias_combo(ctx: RunContext) -> Result:
             problems.append(f"combo {combo} was answered by {answered}, which is none of its members")
             continue
         position, member = found
+        answered_targets.add(names.target(member))
         info.update(member=member, fallback_used=position > 0)
         if position == 0:
             answers.append(f"{combo}: answered by its first member {member}")
         else:
             answers.append(f"{combo}: first member failed, fell back to {member} (member {position + 1})")
 
+    listed = _routable(ctx, names)
+    complete = listed is not None and _lists_custom_nodes(ctx.version(), listed, answered_targets)
+    unverified: list[str] = []
+    for combo in expected_combos:
+        for member in members.get(combo, []):
+            target = names.target(member)
+            if target in answered_targets or (listed is not None and target in listed):
+                continue
+            if listed is None or (not complete and inventory.is_custom_node(target.split("/", 1)[0])):
+                unverified.append(f"{combo} member {member}")
+            else:
+                problems.append(
+                    f"combo {combo} member {member} is not routable (not in the key's model list): "
+                    "a fallback to it would fail"
+                )
+    note = ""
+    if unverified:
+        why = (
+            "the key's model list could not be read"
+            if listed is None
+            else "this 9router's /v1/models does not list custom nodes' models"
+        )
+        note = f"; not verified as routable ({why}, and they did not answer): {', '.join(unverified)}"
+        evidence["unverified_members"] = unverified
+
     evidence["problems"] = problems
     if problems:
         tail = f" (worked: {'; '.join(answers)})" if answers else ""
-        return Result.failed("; ".join(problems) + tail, **evidence)
-    return Result.passed("; ".join(answers) or "mappings as configured", **evidence)
+        return Result.failed("; ".join(problems) + tail + note, **evidence)
+    return Result.passed(("; ".join(answers) or "mappings as configured") + note, **evidence)
 
 
 def _routable(ctx: RunContext, names: Names) -> set[str] | None:
@@ -201,6 +224,17 @@ def _routable(ctx: RunContext, names: Names) -> set[str] | None:
     except (NeedsDashboardAuth, ProbeError):
         return None
     return {names.target(i) for i in ids}
+
+
+def _lists_custom_nodes(version: str | None, listed: set[str], answered: set[str]) -> bool:
+    """Whether an unlisted custom-node member can be called unroutable from the list.
+
+    No when the version predates listing them, or when a custom-node target that just answered is
+    missing from the list (the list is then shown to be incomplete, whatever the version says).
+    """
+    if any(inventory.is_custom_node(t.split("/", 1)[0]) and t not in listed for t in answered):
+        return False
+    return inventory.lists_custom_node_models(version)
 
 
 def _cut(text: str, limit: int = 200) -> str:

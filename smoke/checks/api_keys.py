@@ -38,6 +38,7 @@ def api_key_models(ctx: RunContext) -> Result:
     prefixes = sorted({i.split("/", 1)[0] for i in ids if "/" in i})
     evidence.update(models=len(ids), prefixes=prefixes[:50], model_ids=ids[:200], combos=combos)
 
+    unverified: dict[str, str] = {}  # critical provider -> why its models cannot be looked for
     try:
         connections = ctx.providers()
     except (NeedsDashboardAuth, ProbeError):
@@ -52,6 +53,13 @@ def api_key_models(ctx: RunContext) -> Result:
                 **evidence,
             )
         expected = _expected_prefixes(ctx, active)
+        if not inventory.lists_custom_node_models(ctx.version()):
+            # This version leaves custom nodes out of /v1/models: their absence proves nothing.
+            unverified = {
+                name: f"9router {ctx.version()} does not list custom nodes' models"
+                for name in expected
+                if _only_custom_nodes(active, name)
+            }
     else:
         if len(ids) >= CATALOGUE_MIN_MODELS and len(prefixes) >= CATALOGUE_MIN_PREFIXES:
             return Result.failed(
@@ -59,7 +67,13 @@ def api_key_models(ctx: RunContext) -> Result:
                 "9router's static catalogue, served when no connection is active",
                 **evidence,
             )
-        expected = {name: {name} for name in ctx.settings.critical}
+        expected = {}
+        for name in ctx.settings.critical:
+            options = inventory.listed_prefixes(name)
+            if options is None:
+                unverified[name] = "only /api/providers maps it to a model prefix; pass --password"
+            else:
+                expected[name] = options
 
     key_state = _key_state(ctx)
     evidence["key_state"] = key_state
@@ -71,8 +85,12 @@ def api_key_models(ctx: RunContext) -> Result:
             **evidence,
         )
 
-    missing = [name for name, options in expected.items() if not options & set(prefixes)]
+    # A provider whose models are listed after all is verified, whatever could not be looked up.
+    unverified = {n: why for n, why in unverified.items() if not expected.get(n, set()) & set(prefixes)}
+    missing = [name for name, options in expected.items() if name not in unverified and not options & set(prefixes)]
     evidence["expected"] = {name: sorted(options) for name, options in expected.items()}
+    if unverified:
+        evidence["not_verified"] = unverified
     if missing:
         return Result.failed(
             f"no models listed for expected provider(s) {', '.join(missing)} "
@@ -83,7 +101,11 @@ def api_key_models(ctx: RunContext) -> Result:
     listed = model in ids if model else None
     evidence["model_listed"] = listed
     note = "" if listed in (None, True) else f"; {model} itself is not listed (aliases never are)"
-    names = ", ".join(expected) or "any"
+    for name, why in unverified.items():
+        note += f"; not verified that {name} lists models ({why})"
+    if key_state is None:
+        note += "; the key itself was not looked up in /api/keys (not readable without a dashboard session)"
+    names = ", ".join(n for n in expected if n not in unverified) or "any"
     return Result.passed(f"key accepted; {len(ids)} models, expected providers present ({names}){note}", **evidence)
 
 
@@ -114,3 +136,9 @@ def _expected_prefixes(ctx: RunContext, active: list[dict]) -> dict[str, set[str
         mine = [c for c in active if inventory.matches(c, name)]
         expected[name] = {inventory.model_prefix(c) for c in mine} | {name}
     return expected
+
+
+def _only_custom_nodes(active: list[dict], name: str) -> bool:
+    """Whether every active connection `name` means is a custom node's (and there is one)."""
+    mine = [c for c in active if inventory.matches(c, name)]
+    return bool(mine) and all(inventory.is_custom_node(str(c.get("provider", ""))) for c in mine)

@@ -16,6 +16,7 @@ from smoke.model import CheckOutcome, Status
 NOT_OK = frozenset({Status.FAIL, Status.ERROR})
 AUTH_STATUSES = frozenset({401, 403})
 DEFAULT_AUTH_LOOP_ROUNDS = 3
+_LOCKED = re.compile(r"\block|\bunavailable\b|reset after", re.IGNORECASE)
 
 # The checklist's rollback triggers, by the check that watches them.
 TRIGGERS = {
@@ -45,11 +46,22 @@ class Observation:
     def failing(self) -> bool:
         return self.status in NOT_OK
 
+    @property
+    def locked_route(self) -> bool:
+        """Not 200 and a lock or a Retry-After: how 9router says every route is locked."""
+        if self.http_status is None or self.http_status == 200:
+            return False
+        return "retry_after_s" in self.evidence or bool(_LOCKED.search(self.message))
+
     def signature(self) -> str:
         """The failure's identity across rounds: status and HTTP code, or how the request failed.
 
-        Not the message: 9router words the same 503 differently once a lock is in place.
+        Not the message: 9router words the same 503 differently once a lock is in place. A locked
+        route is one failure whatever the status: 0.5.59 and older first pass the upstream's
+        500/429/502 through, then answer 503 once the lock is set (both with Retry-After).
         """
+        if self.locked_route:
+            return f"{self.status.value}|locked"
         if self.http_status is None and self.kind is None:
             return f"{self.status.value}|{re.sub(r'[0-9]+', '#', self.message)[:80]}"
         return f"{self.status.value}|{self.http_status}|{self.kind}"

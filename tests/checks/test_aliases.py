@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from smoke.checks.aliases import Names, alias_problems, answering_member, combo_problems
+from smoke.checks.aliases import Names, _lists_custom_nodes, alias_problems, answering_member, combo_problems
 from tests.gate import run_gate, stack_args
 from tests.harness.router import Stack
 from tests.harness.upstream import FakeUpstream
@@ -111,3 +111,13 @@ def test_targets_compare_through_built_in_aliases_and_node_prefixes() -> None:
         "cc/claude-sonnet-4-5",
     )
     assert answering_member(["fake/x"], "other") is None
+
+
+def test_an_unlisted_custom_node_member_is_judged_from_the_list_only_where_the_list_is_complete() -> None:
+    node = "openai-compatible-chat-3f5f8a48-a77e-47d4-994c-bd3da3c27d35"
+    listed = {f"{node}/fake-small"}
+    assert _lists_custom_nodes("0.5.69", listed, {f"{node}/fake-small"}) is True
+    assert _lists_custom_nodes("0.5.18", listed, set()) is False  # 0.5.18 lists alias targets only
+    # A member that just answered but is missing from the list proves the list incomplete, whatever the version.
+    assert _lists_custom_nodes("0.5.69", listed, {f"{node}/fake-large"}) is False
+    assert _lists_custom_nodes(None, listed, {"claude/claude-sonnet-4-5"}) is True

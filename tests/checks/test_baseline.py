@@ -14,6 +14,7 @@ from smoke.checks.baseline import compare_latency, compare_models
 from tests.gate import run_gate, stack_args
 from tests.harness.router import Stack
 from tests.harness.upstream import FakeUpstream
+from tests.harness.versions import RUNNING, locked_status
 
 
 def pre_then_post(tmp_path: Path, stack: Stack, *post_args: str, between: Callable[[], object] | None = None):
@@ -37,7 +38,8 @@ def test_a_healthy_post_run_with_a_baseline_from_a_healthy_pre_run_passes(router
     check = post.check("baseline-regression")
     assert check["status"] == "pass"
     assert check["message"].startswith(f"no regression since the pre-deploy run of {pre.report['started_at']}")
-    assert "all 3 baseline models still listed" in check["message"]  # 2 models and the combo
+    # 2 models and the combo (0.5.18 lists only the alias target and the combo)
+    assert f"all {RUNNING.model_count} baseline models still listed" in check["message"]
     assert check["evidence"]["side_by_side"] == []
 
 
@@ -52,10 +54,11 @@ def test_an_upstream_broken_after_pre_fails_the_chat_and_names_the_regression_si
     check = post.check("baseline-regression")
     assert check["status"] == "fail" and check["blocking"] is True
     assert check["message"].startswith("1 regression(s) since the pre-deploy run of ")
-    assert "chat-completion: pass -> fail: " in check["message"] and "HTTP 503" in check["message"]
+    status = f"HTTP {locked_status(500)}"  # 0.5.59 and older pass the upstream's 500 through
+    assert "chat-completion: pass -> fail: " in check["message"] and status in check["message"]
     (row,) = check["evidence"]["side_by_side"]
     assert (row["what"], row["before"]) == ("chat-completion", "pass")
-    assert row["now"].startswith("fail: ") and "HTTP 503" in row["now"]
+    assert row["now"].startswith("fail: ") and status in row["now"]
     assert "baseline-regression" in post.report["blocking"]
 
 
@@ -63,15 +66,22 @@ def test_a_model_gone_from_the_key_list_since_pre_is_a_regression(
     fresh_stack: Callable[..., Stack], upstream: FakeUpstream, tmp_path: Path
 ) -> None:
     stack = fresh_stack()
-    try:
-        # 9router lists an OpenAI-compatible node's models live from the upstream's /models.
-        _, post = pre_then_post(tmp_path, stack, between=lambda: setattr(upstream, "models", ("fake-small",)))
-    finally:
-        upstream.models = ("fake-small", "fake-large")
+    if not RUNNING.lists_custom_node_models:
+        # 0.5.18 lists a custom node's model only as an alias target: drop the alias instead.
+        _, post = pre_then_post(tmp_path, stack, between=lambda: stack.admin.delete_alias(stack.alias))
+        gone = "fake/fake-small"
+    else:
+        try:
+            # 9router lists an OpenAI-compatible node's models live from the upstream's /models.
+            _, post = pre_then_post(tmp_path, stack, between=lambda: setattr(upstream, "models", ("fake-small",)))
+        finally:
+            upstream.models = ("fake-small", "fake-large")
+        gone = "fake/fake-large"
     check = post.check("baseline-regression")
+    before = RUNNING.model_count
     assert check["status"] == "fail"
-    assert "models: 3 listed -> 1 gone: fake/fake-large" in check["message"]
-    assert check["evidence"]["models_before"] == 3 and check["evidence"]["models_now"] == 2
+    assert f"models: {before} listed -> 1 gone: {gone}" in check["message"]
+    assert check["evidence"]["models_before"] == before and check["evidence"]["models_now"] == before - 1
 
 
 def test_a_chat_much_slower_than_in_the_baseline_is_a_regression(
@@ -103,7 +113,12 @@ def test_without_a_baseline_the_check_is_skipped_and_says_how_to_pass_one(router
     [
         ("{not json", "is not valid JSON (line 1)"),
         ('{"checks": "nope"}', "is not a 9router-smoke JSON report"),
+        ("[" * 100_000 + "]" * 100_000, "is nested too deeply to be a report"),
+        ('{"checks": [], "duration_ms": NaN}', "holds a number no report has (too long, NaN or Infinity)"),
+        ('{"checks": [], "duration_ms": -Infinity}', "holds a number no report has (too long, NaN or Infinity)"),
+        ('{"checks": [], "duration_ms": ' + "9" * 5000 + "}", "holds a number no report has"),
     ],
+    ids=["not-json", "not-a-report", "deep", "nan", "infinity", "huge-number"],
 )
 def test_a_baseline_that_is_not_a_gate_report_is_a_usage_error_before_any_request(
     out_dir: Path, tmp_path: Path, content: str, problem: str

@@ -1,4 +1,4 @@
-"""deployment-identity (smoke/checks/identity.py) against the real 9router 0.5.69."""
+"""deployment-identity (smoke/checks/identity.py) against the real 9router the harness runs."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from smoke.model import Phase
 from smoke.registry import for_phase
 from tests.gate import run_gate, stack_args
 from tests.harness.proxy import HeaderProxy
-
-VERSION = "0.5.69"  # the 9router the harness installs
+from tests.harness.router import VERSION  # the 9router the harness runs (NINEROUTER_VERSION)
 
 
 def only_identity() -> list[str]:
