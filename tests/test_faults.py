@@ -28,6 +28,7 @@ from smoke import schemas
 from smoke.cli import main
 from tests.gate import GateResult, run_gate
 from tests.harness.faults import FaultServer, TLSFiles, closed_port_url, make_tls_files
+from tests.harness.versions import RUNNING
 
 MODELS = "/api/v1/models"
 PROVIDERS = "/api/providers"
@@ -240,6 +241,8 @@ def test_the_catalogue_case_ends_with_the_right_status_message_reports_and_exit_
     request: pytest.FixtureRequest,
 ) -> None:
     case = CATALOGUE[name]
+    if "/api/usage/logs" in case.faults and RUNNING.observability_default:
+        pytest.skip(f"9router {RUNNING.version} has request details on: error-budget never reads the usage log")
     prefix = "/router" if case.target.startswith("prefix") else ""
     tls = tls_files if case.target == "tls" else None
     with FaultServer(upstream=router_stack.base_url, prefix=prefix, tls=tls) as faults:
@@ -267,7 +270,10 @@ def test_the_catalogue_case_ends_with_the_right_status_message_reports_and_exit_
     assert "\n" not in message
     for fragment in says:
         assert fragment in message, message
-    if attempts is not None:
+    if attempts is not None and case.dead:
+        # Another check may judge the target dead between this one's tries: no retry into a dead target.
+        assert 1 <= entry["attempts"] <= case.attempts
+    elif attempts is not None:
         assert entry["attempts"] == case.attempts
     if case.sent_once is not None:
         assert sent.count(case.sent_once) == 1

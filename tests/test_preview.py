@@ -16,8 +16,9 @@ from smoke import readiness
 from tests.gate import GateResult, run_gate, stack_args
 from tests.harness.proxy import HeaderProxy
 from tests.harness.router import Stack
+from tests.harness.versions import RUNNING
 
-VERSION = "0.5.69"  # the 9router the harness installs
+VERSION = RUNNING.version  # the 9router the harness runs (NINEROUTER_VERSION)
 BYPASS = ("X-Preview-Bypass", "bypass-7f3a9c2e41d8b6a0")
 TEAM = ("X-Team-Token", "team-5d1e88c0b2a94f17")
 

