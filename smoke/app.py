@@ -59,9 +59,16 @@ def report_paths(settings: Settings) -> dict[str, Path | None]:
     return {"report": settings.report, "junit": settings.junit, "summary": settings.summary}
 
 
-def request_rows(client: Client) -> list[dict[str, Any]]:
-    """The client's requests for the request audit, without the monotonic start time."""
-    return [{k: v for k, v in asdict(r).items() if k != "started"} for r in client.records]
+def request_rows(client: Client, since: float | None = None) -> list[dict[str, Any]]:
+    """The client's requests for the request audit. With `since` (the checks' monotonic start),
+    each row also says when it was sent, `start_ms` after it: the run's timeline."""
+    rows = []
+    for record in client.records:
+        row = {k: v for k, v in asdict(record).items() if k != "started"}
+        if since is not None:
+            row["start_ms"] = int((record.started - since) * 1000)
+        rows.append(row)
+    return rows
 
 
 def publish_to_github(
@@ -145,7 +152,7 @@ def _run(settings: Settings, out: TextIO | None, interrupts: Any) -> GateRun:
         report.notes.append("TLS certificates were not verified (--insecure): fine for a preview, never for production")
     report.verdict = verdict.decide(outcomes, settings.p1_scope)
     client.close()
-    requests = request_rows(client)
+    requests = request_rows(client, since=started)
     paths = report_paths(settings)
     problems = write_all(report, paths, requests)
     out.write(redact(console.render(report)) + "\n")
