@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from smoke import readiness, registry, schemas
 from smoke.context import RunContext
 from smoke.exitcodes import ExitCode
-from smoke.http import Client
+from smoke.http import Client, current_check
 from smoke.model import RunReport
 from smoke.secrets import redact, redactor
 from smoke.settings import Settings
@@ -42,6 +42,24 @@ def preload(modules: tuple[str, ...], delay: float = 0.03) -> threading.Thread:
     thread = threading.Thread(target=load, name="report-warm-up", daemon=True)
     thread.start()
     return thread
+
+
+def prefetch_key_models(ctx: RunContext, selected: dict[str, Any]) -> None:
+    """Send api-key-models' keyed GET /api/v1/models at once, not after the login it waits for.
+
+    The check needs the cookie only for /api/keys; the model list needs none. The read is
+    memoised (ctx.key_models), so the check picks up this answer, or its error, when the login is
+    done. Attributed to the check, so its retries count as the check's attempts.
+    """
+    if "api-key-models" not in selected or not ctx.settings.api_key:
+        return
+
+    def read() -> None:
+        current_check.set("api-key-models")
+        with contextlib.suppress(Exception):  # raised again, in the check, by the memo
+            ctx.key_models()
+
+    threading.Thread(target=read, name="prefetch-key-models", daemon=True).start()
 
 
 # Response schemas every run reads, the critical path's first (usage snapshot, chat). They are
@@ -149,6 +167,7 @@ def _run(settings: Settings, out: TextIO | None, interrupts: Any) -> GateRun:
         # The version is informative: read it alongside the checks, never wait past the deadline.
         version_reader = threading.Thread(target=ctx.version, name="version", daemon=True)
         version_reader.start()
+        prefetch_key_models(ctx, runner.selected)
         schemas.warm_up(WARM_SCHEMAS)
         preload(REPORT_MODULES + (("smoke.reports.junit",) if settings.junit else ()))
         outcomes = runner.run()
