@@ -83,5 +83,9 @@ def chat_once(ctx: RunContext, model: str) -> tuple[Result, dict]:
     checklist="pre-deploy 5, post-deploy 1",
 )
 def chat_completion(ctx: RunContext) -> Result:
-    result, _ = chat_once(ctx, ctx.settings.model or "")
-    return result
+    return send_probe_chat(ctx)
+
+
+def send_probe_chat(ctx: RunContext) -> Result:
+    """The run's one probe chat, sent once however many callers ask (smoke/app.py sends it first)."""
+    return ctx.once("probe-chat", lambda: chat_once(ctx, ctx.settings.model or "")[0])
