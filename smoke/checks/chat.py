@@ -1,5 +1,6 @@
 """Pre §5 / post §1: one minimal non-stream chat completion. Sent once: it may cost money."""
 
+import threading
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 
@@ -88,4 +89,16 @@ def chat_completion(ctx: RunContext) -> Result:
 
 def send_probe_chat(ctx: RunContext) -> Result:
     """The run's one probe chat, sent once however many callers ask (smoke/app.py sends it first)."""
-    return ctx.once("probe-chat", lambda: chat_once(ctx, ctx.settings.model or "")[0])
+
+    def send() -> Result:
+        try:
+            return chat_once(ctx, ctx.settings.model or "")[0]
+        finally:
+            probe_chat_done(ctx).set()
+
+    return ctx.once("probe-chat", send)
+
+
+def probe_chat_done(ctx: RunContext) -> threading.Event:
+    """Set once the run's probe chat has its answer (or failed): usage-pipeline's cue."""
+    return ctx.once("probe-chat-done", threading.Event)

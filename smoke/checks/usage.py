@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from smoke.checks.chat import probe_chat_done
 from smoke.context import RunContext
 from smoke.inventory import parse_time
 from smoke.model import Phase, Result, Severity, Status
@@ -81,11 +82,15 @@ def earliest_own_record(chat_date: datetime, chat_ms: int) -> datetime:
 
 
 def wait_for_chat(ctx: RunContext) -> Result | None:
-    """The chat's result once it has one; None when the run ends first (deadline or signal)."""
+    """The chat check's result once it has one; None when the run ends first (deadline or signal)."""
+    answered = probe_chat_done(ctx)
     while (result := ctx.results.get("chat-completion")) is None:
         if ctx.client.deadline is not None and time.monotonic() >= ctx.client.deadline:
             return None
-        time.sleep(CHAT_WAIT_STEP_S)
+        if answered.is_set():
+            time.sleep(0.001)  # answered: the chat check is storing its result (never spin on the GIL)
+        else:
+            answered.wait(CHAT_WAIT_STEP_S)  # wakes as soon as the answer is in
     return result
 
 
@@ -100,7 +105,8 @@ def wait_for_chat(ctx: RunContext) -> Result | None:
 )
 def usage_pipeline(ctx: RunContext) -> Result:
     # Still in flight: a count read now costs the critical path nothing and gives a "before".
-    snapshot = read_mark(ctx) if "chat-completion" not in ctx.results else None
+    in_flight = not probe_chat_done(ctx).is_set() and "chat-completion" not in ctx.results
+    snapshot = read_mark(ctx) if in_flight else None
     chat = wait_for_chat(ctx)
     if chat is None:
         return Result.errored("not checked: the run ended before the chat probe answered")
