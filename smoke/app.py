@@ -71,7 +71,7 @@ def _read_for(check_id: str, read: Callable[[], Any]) -> None:
         read()
 
 
-# Response schemas every run reads, the critical path's first (usage snapshot, chat). They are
+# Response schemas every run reads, the critical path's first (chat, usage history). They are
 # built in the background while the login (~150 ms of server time) is in flight.
 WARM_SCHEMAS = tuple(
     f"responses/{name}" for name in ("usage-history", "chat", "models", "providers", "keys", "settings", "version")
