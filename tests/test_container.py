@@ -71,7 +71,10 @@ def test_the_dockerfile_follows_the_action_image_rules() -> None:
     ]
     keywords = [parts[0].upper() for parts in instructions]
     assert instructions[0] == ["ARG", "BASE=python:3.12-slim"]
-    assert instructions[1] == ["FROM", "${BASE}"]
+    # A build stage with pip, then the image itself on the same base with only the venv.
+    froms = [parts[1] for parts in instructions if parts[0].upper() == "FROM"]
+    assert froms == ["${BASE} AS build", "${BASE}"]
+    assert "COPY --from=build /opt/venv /opt/venv" in _dockerfile()
     # GitHub runs Docker actions as root; GitLab and Jenkins need to choose the command.
     assert "USER" not in keywords and "ENTRYPOINT" not in keywords
     assert "PYTHONUNBUFFERED=1" in _dockerfile()
@@ -111,6 +114,7 @@ class Built:
     """The test image and how to run things in it."""
 
     image: str
+    base: str = ""
     runs: list[str] = field(default_factory=list)
 
     def run(
@@ -184,7 +188,7 @@ def built(request: pytest.FixtureRequest) -> Iterator[Built]:
         cmd += ["-v", f"{HOST_CA}:{HOST_CA}:ro"]
     _run([*cmd, "-f", str(ROOT / "Dockerfile"), str(ROOT)], timeout=1800)
     TIMINGS["build"] = time.monotonic() - started
-    yield Built(IMAGE)
+    yield Built(IMAGE, base)
     # The tag goes; the layers stay cached for the next build (buildah bud --layers).
     subprocess.run(["buildah", "rmi", IMAGE], capture_output=True, check=False)
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
@@ -279,6 +283,30 @@ def test_the_image_has_no_entrypoint_no_user_and_the_cli_on_path(built: Built) -
     assert not config.get("Entrypoint") and not config.get("User")
     env = dict(item.split("=", 1) for item in config["Env"])
     assert env["PYTHONUNBUFFERED"] == "1" and env["PATH"].startswith("/opt/venv/bin:")
+
+
+# Our layers above the base (issue 14): the venv with our package and its dependencies, no pip.
+MAX_OWN_LAYERS_BYTES = 15_000_000
+
+
+def image_bytes(image: str) -> int:
+    return int(_run(["podman", "image", "inspect", "--format", "{{.Size}}", image]).stdout.strip())
+
+
+def test_the_image_adds_at_most_15_mb_to_its_base_and_ships_no_installer(built: Built) -> None:
+    own = image_bytes(built.image) - image_bytes(built.base)
+    assert 0 < own <= MAX_OWN_LAYERS_BYTES, f"our layers take {own / 1e6:.1f} MB above the base"
+    container = _run(["buildah", "from", "--quiet", "--pull-never", built.image]).stdout.strip()
+    try:
+        cmd = ["buildah", "run", "--isolation", "chroot", container, "--"]
+        listing = _run([*cmd, "sh", "-c", "ls /opt/venv/bin /opt/venv/lib/python3*/site-packages"]).stdout.split()
+        assert not {"pip", "pip3", "setuptools", "activate"} & set(listing), listing
+        # Every module a run imports comes from bytecode compiled at build time, none from source.
+        verbose = _run([*cmd, "/opt/venv/bin/python", "-v", "-c", "import smoke.app, smoke.cli, smoke.checks"]).stderr
+        compiled_now = re.findall(r"^# code object from (/opt/venv/\S+\.py)$", verbose, re.M)
+        assert "smoke/app.py" in verbose and compiled_now == []
+    finally:
+        subprocess.run(["buildah", "rm", container], capture_output=True, check=False)
 
 
 def test_the_action_passes_a_healthy_router_with_outputs_summary_and_junit(

@@ -30,7 +30,7 @@ def test_a_healthy_router_passes_every_check_and_exits_0(router_stack, out_dir):
     # deployment-identity is a skip without --expect-version.
     assert statuses == {**dict.fromkeys(PRE_CHECKS, "pass"), "cloud-sync": "skip", "deployment-identity": "skip"}
     assert report["target"] == {"base_url": router_stack.base_url, "version": RUNNING.version}
-    assert result.check("usage-pipeline")["evidence"]["after"] > result.check("usage-pipeline")["evidence"]["before"]
+    assert result.check("usage-pipeline")["evidence"]["judged_by"] in {"count", "time"}
     assert result.check("chat-completion")["evidence"]["answered_by"] == "fake-small"
     assert result.stdout.strip().splitlines()[-1].startswith("PASS: safe to proceed")
     assert result.summary.startswith("## ✅ 9router-smoke pre-deploy: PASS")

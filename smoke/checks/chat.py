@@ -1,10 +1,36 @@
 """Pre §5 / post §1: one minimal non-stream chat completion. Sent once: it may cost money."""
 
+import threading
+from datetime import UTC
+from email.utils import parsedate_to_datetime
+
 from smoke.context import RunContext, error_text
 from smoke.model import Phase, Result, Severity
 from smoke.registry import check
 
 ENDPOINT = "POST /v1/chat/completions"  # named in every failure message
+
+
+def server_time(date_header: str | None) -> str | None:
+    """An HTTP `Date` header as ISO UTC (second resolution), or None when absent or unreadable.
+
+    A proxy that adds its own Date leaves two, joined as "<date>, <date>": the earliest is kept
+    (usage-pipeline then allows the most time for the chat's record).
+    """
+    if not date_header:
+        return None
+    parts = [p.strip() + ("" if p.strip().endswith("GMT") else " GMT") for p in date_header.split("GMT,")]
+    moments = []
+    for part in parts if len(parts) > 1 else [date_header]:
+        try:
+            parsed = parsedate_to_datetime(part)
+        except (TypeError, ValueError, IndexError):
+            continue
+        if parsed.tzinfo is not None:  # RFC 9110 dates are GMT; a naive one came without a zone
+            moments.append(parsed)
+    if not moments:
+        return None
+    return min(moments).astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def chat_once(ctx: RunContext, model: str) -> tuple[Result, dict]:
@@ -25,6 +51,8 @@ def chat_once(ctx: RunContext, model: str) -> tuple[Result, dict]:
     if response.status == 200:
         body = response.json("chat")
         evidence["answered_by"] = body.get("model")
+        if (answered_at := server_time(response.headers.get("date"))) is not None:
+            evidence["server_date"] = answered_at  # the server's clock, for usage-pipeline
         return Result.passed(
             f"HTTP 200 in {response.elapsed_ms} ms, answered by {body.get('model') or 'unknown model'}",
             **evidence,
@@ -56,5 +84,21 @@ def chat_once(ctx: RunContext, model: str) -> tuple[Result, dict]:
     checklist="pre-deploy 5, post-deploy 1",
 )
 def chat_completion(ctx: RunContext) -> Result:
-    result, _ = chat_once(ctx, ctx.settings.model or "")
-    return result
+    return send_probe_chat(ctx)
+
+
+def send_probe_chat(ctx: RunContext) -> Result:
+    """The run's one probe chat, sent once however many callers ask (smoke/app.py sends it first)."""
+
+    def send() -> Result:
+        try:
+            return chat_once(ctx, ctx.settings.model or "")[0]
+        finally:
+            probe_chat_done(ctx).set()
+
+    return ctx.once("probe-chat", send)
+
+
+def probe_chat_done(ctx: RunContext) -> threading.Event:
+    """Set once the run's probe chat has its answer (or failed): usage-pipeline's cue."""
+    return ctx.once("probe-chat-done", threading.Event)
