@@ -318,7 +318,8 @@ class Client:
                 stream=True,
                 verify=self.verify,
             ) as raw:
-                if guard.cut:  # http.client takes the EOF of a shut-down socket for the end of the headers
+                # http.client takes the EOF of a shut-down socket for the end of the headers.
+                if not guard.head_arrived():
                     raise self._overrun(endpoint, None, budget, guard)
                 status = raw.status_code
                 try:

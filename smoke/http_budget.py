@@ -42,6 +42,7 @@ class RequestGuard:
         self.received = 0
         self.expired = False
         self.abandoned: ProbeError | None = None  # the cause, when the target was judged dead meanwhile
+        self.headed = False  # the answer's status line and headers are in: a judgement no longer stops it
         self._started = time.monotonic()
         self._conn: Any = None
         self._done = False
@@ -60,14 +61,23 @@ class RequestGuard:
         return time.monotonic() - self._started
 
     def abandon(self, cause: ProbeError) -> None:
-        """Stop waiting for an answer that has not begun: another request showed the target dead."""
+        """Stop waiting for an answer whose head has not come back (nothing yet, or headers still
+        trickling in): another request showed the target dead."""
         with self._lock:
-            if self._done or self.received:
+            if self._done or self.headed:
                 return
             self.abandoned = cause
             if self._shutdown():
                 return
         self._arm(self.RECHECK_SECONDS)  # still connecting: shut it down as soon as there is a socket
+
+    def head_arrived(self) -> bool:
+        """Record that the answer's head is in; False when the request was already cut."""
+        with self._lock:
+            if self.expired or self.abandoned is not None:
+                return False
+            self.headed = True
+            return True
 
     def attach(self, conn: Any) -> None:
         with self._lock:

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,10 @@ def hostile_routes(*, chat_fails: bool = False, cookie: str | None = None) -> di
             message = 'fail checks blocking testcase <testcase name="chat-completion"/> verdict=pass'
             return 500, {}, {"error": {"message": message, "type": "server_error", "token": "fail"}}
         total["n"] += 1
+        # A healthy pipeline records the chat: its time is what usage-pipeline reads when it took
+        # no count while the chat was in flight.
+        now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        usage["recentRequests"] = [{"timestamp": now, "model": "fake-small", "status": "ok"}]
         return 200, {}, {"model": "fake-small", "choices": [{"index": 0, "message": {"content": "pong"}}]}
 
     routes = healthy_routes(KEY, total_requests=lambda: total["n"])
