@@ -77,6 +77,16 @@ def test_every_check_names_the_checklist_section_it_implements():
         assert all(CHECKLIST_PART.fullmatch(p) for p in parts), (check.id, check.checklist)
 
 
+def test_the_checks_listing_shows_each_checks_checklist_section(capsys: pytest.CaptureFixture[str]):
+    assert cli.main(["checks"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["ID", "PHASES", "SEV", "SCOPE", "CHECKLIST", "TITLE"]
+    rows = {line.split()[0]: line for line in lines[1:]}
+    for check in registry.all_checks():
+        assert f"  {check.checklist}  " in rows[check.id], check.id
+    assert "  pre-deploy 5, post-deploy 1  " in rows["chat-completion"]
+
+
 def test_the_baseline_comparison_waits_for_every_other_check_of_its_run():
     post = registry.for_phase(Phase.POST)
     baseline = registry.get("baseline-regression")
