@@ -54,7 +54,7 @@ def send_first(ctx: RunContext, selected: dict[str, Any]) -> None:
     cookie either (only its /api/keys read does). Both are memoised reads: the checks pick up these
     answers, or their errors, and each request is attributed to its check (retries, attempts).
     """
-    from smoke.checks.chat import send_probe_chat
+    from smoke.checks.chat_completion import send_probe_chat
 
     reads: list[tuple[str, Callable[[], Any]]] = []
     if "chat-completion" in selected:

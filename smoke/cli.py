@@ -271,15 +271,16 @@ def _settings(ctx: click.Context, values: dict[str, Any]) -> Any:
     )
 
 
-@cli.command("checks", short_help="List every check: id, phases, severity, scope, title.")
+@cli.command("checks", short_help="List every check: id, phases, severity, scope, checklist, title.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def checks_command(fmt: str) -> None:
-    """List every check: id, phases, severity, scope, title."""
+    """List every check: id, phases, severity, scope, the checklist section it implements, title."""
     import json
 
     from smoke import registry
     from smoke.model import Phase
 
+    checks = registry.all_checks()
     rows = [
         {
             "id": c.id,
@@ -289,15 +290,20 @@ def checks_command(fmt: str) -> None:
             "scope": c.scope,
             "title": c.title,
         }
-        for c in registry.all_checks()
+        for c in checks
     ]
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
         return
     width = max(len(r["id"]) for r in rows)
-    click.echo(f"{'ID':<{width}}  {'PHASES':<8}  SEV  {'SCOPE':<12}  TITLE")
-    for r in rows:
-        click.echo(f"{r['id']:<{width}}  {','.join(r['phases']):<8}  {r['severity']}   {r['scope']:<12}  {r['title']}")
+    sections = [c.checklist for c in checks]
+    section_width = max(len("CHECKLIST"), *(len(s) for s in sections))
+    click.echo(f"{'ID':<{width}}  {'PHASES':<8}  SEV  {'SCOPE':<12}  {'CHECKLIST':<{section_width}}  TITLE")
+    for r, section in zip(rows, sections, strict=True):
+        click.echo(
+            f"{r['id']:<{width}}  {','.join(r['phases']):<8}  {r['severity']}   {r['scope']:<12}  "
+            f"{section:<{section_width}}  {r['title']}"
+        )
 
 
 def _origin(ctx: click.Context, name: str) -> str:

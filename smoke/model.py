@@ -31,6 +31,13 @@ class Severity(StrEnum):
     P1 = "P1"  # blocks when its scope is in --p1-scope
 
 
+class Watched(StrEnum):
+    """Whether the post-deploy watch reruns a check every round (@check(watch=...))."""
+
+    ALWAYS = "always"  # every round, whatever its severity, unless skipped
+    IF_P0 = "if-p0"  # only when selected and made P0 in the config (the opt-in --clients probes)
+
+
 class Status(StrEnum):
     """The outcome of one check."""
 
@@ -54,11 +61,17 @@ class Check:
     run: Callable[..., Result]
     # Checks (by id) whose results this one must wait for when both are selected.
     after: tuple[str, ...] = ()
+    # Waits for every other selected check of the run (that does not itself run last), e.g. to
+    # compare all their results; resolved by registry.waits_for, so no list of ids is kept by hand.
+    runs_last: bool = False
     # Work done before the checks in `prepare_before` start (e.g. a usage snapshot before the chat).
     prepare: Callable[..., Any] | None = None
     prepare_before: tuple[str, ...] = ()
-    # Checklist section this implements, for the README and `checks` listing.
+    # Checklist section this implements, shown by `9router-smoke checks`.
     checklist: str = ""
+    # Rerun by every round of `watch` (None: never), and the checklist's rollback trigger it stands for.
+    watch: Watched | None = None
+    watch_trigger: str = ""
 
 
 @dataclass

@@ -21,6 +21,7 @@ import traceback
 from types import FrameType
 from typing import Any
 
+from smoke import registry
 from smoke.context import RunContext
 from smoke.errors import DeadlineExceeded, NeedsDashboardAuth, NotAttempted, ProbeError
 from smoke.failures import FailureKind
@@ -44,6 +45,8 @@ class Runner:
         self.checks = checks
         self.deadline = deadline  # time.monotonic() value
         self.selected = {c.id: c for c in checks if not ctx.settings.is_skipped(c.id)}
+        # Declared order resolved against this run's checks (`runs_last` waits for all the others).
+        self.after = {c.id: registry.waits_for(c, checks) for c in checks}
         self.done = {c.id: threading.Event() for c in checks}
         self.prepared = {c.id: threading.Event() for c in checks}
         self.durations: dict[str, int] = {}
@@ -120,9 +123,10 @@ class Runner:
         busy_ms = 0  # time spent working, not waiting for other checks
         prepared: Any = None
         prepare_error: BaseException | None = None
+        after = self.after[check.id]
         try:
             if check.prepare is not None:
-                self._wait_for([d for d in check.after if d in self.selected and d not in check.prepare_before])
+                self._wait_for([d for d in after if d in self.selected and d not in check.prepare_before])
                 began = time.monotonic()
                 try:
                     prepared = check.prepare(self.ctx)
@@ -134,7 +138,7 @@ class Runner:
             for other in self.selected.values():
                 if other.prepare is not None and check.id in other.prepare_before:
                     self.prepared[other.id].wait(self.time_left())
-            self._wait_for([d for d in check.after if d in self.selected])
+            self._wait_for([d for d in after if d in self.selected])
             began = time.monotonic()
             try:
                 result = self._execute(check, prepared, prepare_error)

@@ -136,12 +136,6 @@ class Redactor:
         with self._lock:
             return sorted(s for s, safe in self._known.items() if safe or not in_text)
 
-    def secrets(self) -> list[str]:
-        """Every form that is masked inside values: raw, encoded and escaped."""
-        with self._lock:
-            known = list(self._known)
-        return sorted({form for secret in known for form in _forms_of(secret)})
-
     def reset(self) -> None:
         with self._lock:
             self._known.clear()

@@ -21,7 +21,7 @@ import pytest
 from smoke.errors import UsageError
 from smoke.model import Status
 from smoke.watch import (
-    Observation,
+    CheckObservation,
     Round,
     decide_rollback,
     episodes,
@@ -47,7 +47,9 @@ def rounds(interval: float = 1.0, http: int | None = None, **timelines: str) -> 
             if index < len(line) and line[index] != ".":
                 status = LETTERS[line[index]]
                 code = http if status is Status.FAIL else 200
-                seen[name.replace("_", "-")] = Observation(status, f"{name} {status.value} in round {index + 1}", code)
+                seen[name.replace("_", "-")] = CheckObservation(
+                    status, f"{name} {status.value} in round {index + 1}", code
+                )
         built.append(Round(index + 1, index * interval, f"2026-11-26T12:00:{index:02d}+00:00", seen))
     return built
 
@@ -130,8 +132,10 @@ def test_the_same_failure_after_a_provider_retest_is_an_escalation_and_a_differe
 
 def test_a_locked_route_is_the_same_failure_whether_the_version_answers_the_upstreams_status_or_503() -> None:
     # 0.5.59 and older: the upstream's 429 passed through, then 503 once the lock is in place.
-    passed_through = Observation(Status.FAIL, "answered HTTP 429: rate limited", 429, evidence={"retry_after_s": 2.0})
-    locked = Observation(Status.FAIL, "answered HTTP 503: [x/fake-small] Unavailable (reset after 10m)", 503)
+    passed_through = CheckObservation(
+        Status.FAIL, "answered HTTP 429: rate limited", 429, evidence={"retry_after_s": 2.0}
+    )
+    locked = CheckObservation(Status.FAIL, "answered HTTP 503: [x/fake-small] Unavailable (reset after 10m)", 503)
     assert passed_through.locked_route and locked.locked_route
     assert passed_through.signature() == locked.signature()
     seen = [
@@ -140,7 +144,7 @@ def test_a_locked_route_is_the_same_failure_whether_the_version_answers_the_upst
     ]
     assert [(e.kind, e.round) for e in escalations(seen)] == [("same-after-retest", 2)]
     # A plain 500 without a lock or Retry-After is another failure than a lock.
-    plain = Observation(Status.FAIL, "answered HTTP 500: upstream error", 500)
+    plain = CheckObservation(Status.FAIL, "answered HTTP 500: upstream error", 500)
     assert not plain.locked_route and plain.signature() != locked.signature()
 
 

@@ -6,7 +6,7 @@ order (`ping` anywhere); an `error` event is a failure.
 
 from smoke.checks.client_common import Dialect, Judgement, either, error_message, missing_in_order, order_problem, probe
 from smoke.context import RunContext
-from smoke.model import Phase, Result, Severity
+from smoke.model import Phase, Result, Severity, Watched
 from smoke.registry import check
 from smoke.sse import Event
 
@@ -79,6 +79,7 @@ DIALECT = Dialect(
     severity=Severity.P1,
     scope="clients",
     checklist="client dialects (--clients)",
+    watch=Watched.IF_P0,  # repeated by the watch only when made P0 in the config
 )
 def client_anthropic(ctx: RunContext) -> Result:
     return probe(ctx, DIALECT)

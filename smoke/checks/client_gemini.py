@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from smoke.checks.client_common import Dialect, Judgement, error_message, probe
 from smoke.context import RunContext
-from smoke.model import Phase, Result, Severity
+from smoke.model import Phase, Result, Severity, Watched
 from smoke.registry import check
 from smoke.sse import Event
 
@@ -72,6 +72,7 @@ DIALECT = Dialect(
     severity=Severity.P1,
     scope="clients",
     checklist="client dialects (--clients)",
+    watch=Watched.IF_P0,  # repeated by the watch only when made P0 in the config
 )
 def client_gemini(ctx: RunContext) -> Result:
     return probe(ctx, DIALECT)

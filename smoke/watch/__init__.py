@@ -10,36 +10,36 @@ sustained failure into a rollback signal.
     loop.py      Watch, run_watch: the rounds, the timing, interrupts, writing the reports
 """
 
-from smoke.watch.loop import WATCHED, Watch, WatchRun, run_watch
+from smoke.watch.loop import Watch, WatchRun, run_watch, watch_set
 from smoke.watch.options import WatchOptions, parse_options
 from smoke.watch.outcomes import MAX_TIMELINE_MESSAGE, ROLLBACK_CHECK, rollback_data, summarise
 from smoke.watch.report import rollback_lines
 from smoke.watch.rules import (
     AUTH_STATUSES,
     DEFAULT_AUTH_LOOP_ROUNDS,
+    DEFAULT_TRIGGER,
     NOT_OK,
-    TRIGGERS,
+    CheckObservation,
     Episode,
     Escalation,
-    Observation,
     Rollback,
     Round,
     decide_rollback,
     episodes,
     escalations,
+    trigger_of,
 )
 
 __all__ = [
     "AUTH_STATUSES",
     "DEFAULT_AUTH_LOOP_ROUNDS",
+    "DEFAULT_TRIGGER",
     "MAX_TIMELINE_MESSAGE",
     "NOT_OK",
     "ROLLBACK_CHECK",
-    "TRIGGERS",
-    "WATCHED",
+    "CheckObservation",
     "Episode",
     "Escalation",
-    "Observation",
     "Rollback",
     "Round",
     "Watch",
@@ -53,4 +53,6 @@ __all__ = [
     "rollback_lines",
     "run_watch",
     "summarise",
+    "trigger_of",
+    "watch_set",
 ]

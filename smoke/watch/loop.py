@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -18,7 +18,7 @@ from smoke import registry, verdict
 from smoke.app import make_client, publish_to_github, report_paths, request_rows
 from smoke.context import RunContext
 from smoke.http import Client
-from smoke.model import Check, CheckOutcome, RunReport, Severity, Status, is_paid
+from smoke.model import Check, CheckOutcome, RunReport, Severity, Status, Watched, is_paid
 from smoke.reports import console, write_all
 from smoke.reports.watch_summary import clock_time, span
 from smoke.runner import Interrupts, Runner
@@ -27,14 +27,35 @@ from smoke.settings import Settings
 from smoke.watch.options import WatchOptions
 from smoke.watch.probes import ProviderRetest, divergence
 from smoke.watch.report import build_report, exit_code, rollback_lines
-from smoke.watch.rules import DEFAULT_AUTH_LOOP_ROUNDS, Observation, Rollback, Round, cut, decide_rollback, observe
+from smoke.watch.rules import DEFAULT_AUTH_LOOP_ROUNDS, CheckObservation, Rollback, Round, cut, decide_rollback, observe
 from smoke.watch.session import DashboardSession
 
-# The probes every round reruns, in report order. dashboard-login is re-checked with the cookie
-# of the watch's one login; account-state needs that cookie (or login turned off).
-WATCHED = ("models-reachable", "dashboard-login", "api-key-models", "chat-completion", "account-state")
-# Client-dialect probes (--clients) are repeated only when selected and made P0 in the config.
-WATCHED_CLIENTS = ("client-openai-stream", "client-anthropic", "client-responses", "client-gemini")
+
+def watch_set(settings: Settings, checks: Iterable[Check]) -> tuple[list[Check], dict[str, str]]:
+    """The probes every round reruns, in report order, and why each other declared one is left out.
+
+    Declared on the check (@check(watch=...)): an ALWAYS one is watched unless skipped (dashboard-login
+    also needs the password: it is re-checked with the cookie of the watch's one login); an IF_P0 one
+    (a --clients probe) only when selected and made P0 in the config.
+    """
+    chosen: list[Check] = []
+    left_out: dict[str, str] = {}
+    for check in checks:
+        if check.watch is Watched.IF_P0:
+            if not settings.selected(check.id) or settings.is_skipped(check.id):
+                continue
+            if settings.severity_of(check.id, check.severity) is Severity.P0:
+                chosen.append(check)
+            else:
+                left_out[check.id] = "P1: the watch repeats only P0 probes (make it P0 under checks:)"
+        elif check.watch is Watched.ALWAYS:
+            if settings.is_skipped(check.id):
+                left_out[check.id] = "skipped by configuration"
+            elif check.id == "dashboard-login" and not settings.password:
+                left_out[check.id] = "no dashboard password given"
+            else:
+                chosen.append(check)
+    return chosen, left_out
 
 
 @dataclass
@@ -106,22 +127,7 @@ class Watch:
 
     def _choose_checks(self) -> None:
         """Which probes the rounds run, and why the others are left out."""
-        known = {c.id: c for c in registry.all_checks()}
-        chosen = []
-        for check_id in WATCHED:
-            if self.settings.is_skipped(check_id):
-                self.not_watched[check_id] = "skipped by configuration"
-            elif check_id == "dashboard-login" and not self.settings.password:
-                self.not_watched[check_id] = "no dashboard password given"
-            else:
-                chosen.append(known[check_id])
-        for check_id in WATCHED_CLIENTS:
-            if check_id.removeprefix("client-") not in self.settings.clients or self.settings.is_skipped(check_id):
-                continue
-            if self.settings.severity_of(check_id, known[check_id].severity) is Severity.P0:
-                chosen.append(known[check_id])
-            else:
-                self.not_watched[check_id] = "P1: the watch repeats only P0 probes (make it P0 under checks:)"
+        chosen, self.not_watched = watch_set(self.settings, registry.all_checks())
         if not self.settings.password and any(c.id == "account-state" for c in chosen) and self._login_required():
             chosen = [c for c in chosen if c.id != "account-state"]
             self.not_watched["account-state"] = (
@@ -214,12 +220,12 @@ class Watch:
         round_.chats = sum(1 for r in client.records if r.method == "POST" and r.path == "/v1/chat/completions")
         return round_
 
-    def _observations(self, outcomes: list[CheckOutcome]) -> dict[str, Observation]:
+    def _observations(self, outcomes: list[CheckOutcome]) -> dict[str, CheckObservation]:
         observations = {o.id: observe(o) for o in outcomes}
         seen = observations.get("account-state")
         if seen is not None and seen.status is Status.ERROR and self.session.lost:
             # Unreadable without a session: the login failure is dashboard-login's, not the accounts'.
-            observations["account-state"] = Observation(
+            observations["account-state"] = CheckObservation(
                 Status.SKIP, "not checked: no dashboard session (the watch's one login failed)"
             )
         return observations

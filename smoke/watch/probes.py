@@ -10,12 +10,12 @@ from smoke.context import RunContext
 from smoke.errors import NeedsDashboardAuth, ProbeError
 from smoke.http import current_check
 from smoke.model import Status
-from smoke.watch.rules import Observation, Round, cut
+from smoke.watch.rules import CheckObservation, Round, cut
 
 
 def divergence(ctx: RunContext, cookie: str | None) -> list[str]:
     """The configured alias/combo mappings the server routes differently."""
-    from smoke.checks.aliases import mapping_divergence
+    from smoke.checks.alias_combo import mapping_divergence
 
     token = current_check.set("alias-mapping")
     try:
@@ -37,7 +37,7 @@ class ProviderRetest:
     def maybe(self, ctx: RunContext, round_: Round, eligible: Sequence[str], cookie: str | None) -> list[str]:
         """Re-test in the first round of an episode where an `eligible` check fails; one note per
         connection tested."""
-        failing = any(round_.observations.get(c, Observation(Status.PASS, "")).failing for c in eligible)
+        failing = any(round_.observations.get(c, CheckObservation(Status.PASS, "")).failing for c in eligible)
         if not failing:
             self._this_episode = False
             return []

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from smoke import registry
 from smoke.model import CheckOutcome, Status
 
 NOT_OK = frozenset({Status.FAIL, Status.ERROR})
@@ -18,21 +19,15 @@ AUTH_STATUSES = frozenset({401, 403})
 DEFAULT_AUTH_LOOP_ROUNDS = 3
 _LOCKED = re.compile(r"\block|\bunavailable\b|reset after", re.IGNORECASE)
 
-# The checklist's rollback triggers, by the check that watches them.
-TRIGGERS = {
-    "models-reachable": "P0 gate failure: /api/v1/models down",
-    "api-key-models": "P0 gate failure: the API key path fails",
-    "chat-completion": "P0 gate failure: the chat probe fails",
-    "account-state": "no healthy account for a critical provider",
-    "dashboard-login": "dashboard login broken",
-}
+# A watched check's rollback trigger is declared on it (@check(watch_trigger=...)); this is the rest.
+DEFAULT_TRIGGER = "sustained blocking failure"
 
 
 # ---- what a round saw ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Observation:
+class CheckObservation:
     """One check's result in one round, reduced to what the decisions need."""
 
     status: Status
@@ -74,7 +69,7 @@ class Round:
     number: int
     offset: float  # seconds since the watch started
     at: str  # ISO UTC
-    observations: dict[str, Observation]
+    observations: dict[str, CheckObservation]
     chats: int = 0
     retests: list[str] = field(default_factory=list)  # provider re-tests sent after this round
     divergence: list[str] = field(default_factory=list)  # alias/combo mappings that differ
@@ -140,7 +135,7 @@ class Escalation:
 def episodes(rounds: Sequence[Round]) -> list[Episode]:
     """Every failure episode, open or recovered, ordered by start. A skip or a round without the
     check neither breaks nor extends an episode; a pass ends it."""
-    open_: dict[str, list[tuple[Round, Observation]]] = {}
+    open_: dict[str, list[tuple[Round, CheckObservation]]] = {}
     found: list[Episode] = []
     for round_ in rounds:
         for check_id, obs in round_.observations.items():
@@ -152,7 +147,7 @@ def episodes(rounds: Sequence[Round]) -> list[Episode]:
     return sorted(found, key=lambda e: (e.first_offset, e.check))
 
 
-def _episode(check_id: str, seen: list[tuple[Round, Observation]], recovered: Round | None) -> Episode:
+def _episode(check_id: str, seen: list[tuple[Round, CheckObservation]], recovered: Round | None) -> Episode:
     (first, first_obs), (last, last_obs) = seen[0], seen[-1]
     return Episode(
         check=check_id,
@@ -192,7 +187,7 @@ def decide_rollback(rounds: Sequence[Round], eligible: Sequence[str], sustain: f
             if round_.offset - start.offset > sustain:
                 rollback = Rollback(
                     check=check_id,
-                    trigger=TRIGGERS.get(check_id, "sustained blocking failure"),
+                    trigger=trigger_of(check_id),
                     first_failing_at=start.at,
                     triggered_at=round_.at,
                     triggered_round=round_.number,
@@ -269,11 +264,11 @@ def escalations(rounds: Sequence[Round], auth_loop_rounds: int = DEFAULT_AUTH_LO
     return sorted(found, key=lambda e: (e.round, e.kind))
 
 
-def observe(outcome: CheckOutcome) -> Observation:
+def observe(outcome: CheckOutcome) -> CheckObservation:
     """A check's outcome in one round, reduced to what the decisions need."""
     evidence = outcome.result.evidence
     status = evidence.get("status")
-    return Observation(
+    return CheckObservation(
         status=outcome.status,
         message=outcome.result.message,
         http_status=status if isinstance(status, int) and not isinstance(status, bool) else None,
@@ -283,6 +278,12 @@ def observe(outcome: CheckOutcome) -> Observation:
         if outcome.status in NOT_OK
         else {},
     )
+
+
+def trigger_of(check_id: str) -> str:
+    """The checklist's rollback trigger `check_id` stands for, as its @check declares it."""
+    declared = registry.get(check_id)
+    return (declared.watch_trigger if declared is not None else "") or DEFAULT_TRIGGER
 
 
 def cut(text: str, limit: int) -> str:

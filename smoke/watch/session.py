@@ -42,7 +42,7 @@ class DashboardSession:
 
     def _check_session(self, ctx: RunContext) -> Result:
         """Is the watch's session still accepted? Never more than one failed login per watch."""
-        from smoke.checks.dashboard_auth import dashboard_login
+        from smoke.checks.dashboard_login import dashboard_login
 
         if self.cookie is None:
             return Result.failed(

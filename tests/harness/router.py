@@ -385,10 +385,6 @@ class RouterAdmin:
         """Enable or disable an API key."""
         return self._json("PUT", f"/api/keys/{key_id}", {"isActive": active})
 
-    def delete_key(self, key_id: str) -> None:
-        """Delete an API key."""
-        self._json("DELETE", f"/api/keys/{key_id}")
-
     # ---- provider nodes and connections --------------------------------------------------
     def create_node(self, name: str, prefix: str, base_url: str, api_type: str = "chat") -> str:
         """Create an OpenAI-compatible provider node; returns its provider id."""
@@ -514,22 +510,10 @@ class RouterAdmin:
         body = self._json("POST", "/api/combos", {"name": name, "models": models})
         return (body.get("combo") or body)["id"]
 
-    def update_combo(self, combo_id: str, models: list[str]) -> dict[str, Any]:
-        """Replace a combo's model list."""
-        return self._json("PUT", f"/api/combos/{combo_id}", {"models": models})
-
-    def delete_combo(self, combo_id: str) -> None:
-        """Delete a combo."""
-        self._json("DELETE", f"/api/combos/{combo_id}")
-
     # ---- usage ---------------------------------------------------------------------------
     def usage_history(self) -> dict[str, Any]:
         """``GET /api/usage/history`` (contains full API keys in ``byApiKey``)."""
         return self._json("GET", "/api/usage/history")
-
-    def usage_logs(self) -> list[str]:
-        """``GET /api/usage/logs`` (newest first)."""
-        return self._json("GET", "/api/usage/logs")
 
     def request_details(self, **params: Any) -> dict[str, Any]:
         """``GET /api/usage/request-details`` (needs observability on)."""

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from smoke.checks.chat import probe_chat_done
+from smoke.checks.chat_completion import probe_chat_done
 from smoke.context import RunContext
 from smoke.inventory import parse_time
 from smoke.model import Phase, Result, Severity, Status

@@ -1,4 +1,4 @@
-"""deployment-identity (smoke/checks/identity.py) against the real 9router the harness runs."""
+"""deployment-identity (smoke/checks/deployment_identity.py) against the real 9router the harness runs."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from smoke import inventory
 from smoke.context import RunContext
-from smoke.model import Phase, Result, Severity
+from smoke.model import Phase, Result, Severity, Watched
 from smoke.registry import check
 
 DEFAULT_MAX_UNHEALTHY_SHARE = 0.5
@@ -82,6 +82,8 @@ def classify(conn: dict[str, Any], now: datetime, models: frozenset[str], legacy
     severity=Severity.P0,
     after=("dashboard-login",),
     checklist="post-deploy 3",
+    watch=Watched.ALWAYS,
+    watch_trigger="no healthy account for a critical provider",
 )
 def account_state(ctx: RunContext) -> Result:
     connections = ctx.providers()

@@ -7,7 +7,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from smoke.checks.usage import UsageMark, latest_record, recorded_since
+from smoke.checks.usage_pipeline import UsageMark, latest_record, recorded_since
 from tests.gate import run_gate, stack_args
 from tests.harness.fake_router import FakeRouter, healthy_routes
 
@@ -155,7 +155,7 @@ def test_a_router_that_stamps_rows_when_the_request_arrives_passes(out_dir):
 
 
 def test_the_date_header_is_read_as_the_servers_clock():
-    from smoke.checks.chat import server_time
+    from smoke.checks.chat_completion import server_time
 
     assert server_time(format_datetime(DATE, usegmt=True)) == "2026-12-01T14:47:06Z"
     later = format_datetime(DATE + timedelta(seconds=1), usegmt=True)

@@ -1,7 +1,7 @@
 """Pre §1 / post §1: service reachability, GET /api/v1/models without a key."""
 
 from smoke.context import RunContext, error_text, http_failure
-from smoke.model import Phase, Result, Severity
+from smoke.model import Phase, Result, Severity, Watched
 from smoke.registry import check
 
 # A 0.5.x router answers non-local callers this way by design: it is up and enforcing keys.
@@ -14,6 +14,8 @@ REMOTE_KEY_REQUIRED = "API key required for remote API access"
     phases=(Phase.PRE, Phase.POST),
     severity=Severity.P0,
     checklist="pre-deploy 1, post-deploy 1",
+    watch=Watched.ALWAYS,
+    watch_trigger="P0 gate failure: /api/v1/models down",
 )
 def models_reachable(ctx: RunContext) -> Result:
     response = ctx.client.get("/api/v1/models")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from smoke.checks.routing import compare
+from smoke.checks.routing_config import compare
 from tests.gate import run_gate, stack_args
 from tests.harness.router import Stack
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from smoke.checks.accounts import classify, honours_rate_limited_until
+from smoke.checks.account_state import classify, honours_rate_limited_until
 from tests.gate import run_gate, stack_args
 from tests.harness.router import Stack, iso_in
 from tests.harness.upstream import FakeUpstream

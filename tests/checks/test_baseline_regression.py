@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from smoke.baseline import BaselineError, load
-from smoke.checks.baseline import compare_latency, compare_models
+from smoke.checks.baseline_regression import compare_latency, compare_models
 from tests.gate import run_gate, stack_args
 from tests.harness.router import Stack
 from tests.harness.upstream import FakeUpstream

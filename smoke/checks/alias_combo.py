@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from smoke import inventory
-from smoke.checks.chat import chat_once
+from smoke.checks.chat_completion import chat_once
 from smoke.context import RunContext
 from smoke.errors import NeedsDashboardAuth, ProbeError
 from smoke.model import Phase, Result, Severity, Status

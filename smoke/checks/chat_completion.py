@@ -5,7 +5,7 @@ from datetime import UTC
 from email.utils import parsedate_to_datetime
 
 from smoke.context import RunContext, error_text
-from smoke.model import Phase, Result, Severity
+from smoke.model import Phase, Result, Severity, Watched
 from smoke.registry import check
 
 ENDPOINT = "POST /v1/chat/completions"  # named in every failure message
@@ -82,6 +82,8 @@ def chat_once(ctx: RunContext, model: str) -> tuple[Result, dict]:
     phases=(Phase.PRE, Phase.POST),
     severity=Severity.P0,
     checklist="pre-deploy 5, post-deploy 1",
+    watch=Watched.ALWAYS,
+    watch_trigger="P0 gate failure: the chat probe fails",
 )
 def chat_completion(ctx: RunContext) -> Result:
     return send_probe_chat(ctx)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from smoke.checks.aliases import Names, _lists_custom_nodes, alias_problems, answering_member, combo_problems
+from smoke.checks.alias_combo import Names, _lists_custom_nodes, alias_problems, answering_member, combo_problems
 from tests.gate import run_gate, stack_args
 from tests.harness.router import Stack
 from tests.harness.upstream import FakeUpstream

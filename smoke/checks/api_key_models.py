@@ -3,7 +3,7 @@
 from smoke import inventory
 from smoke.context import RunContext, error_text, http_failure
 from smoke.errors import NeedsDashboardAuth, ProbeError
-from smoke.model import Phase, Result, Severity
+from smoke.model import Phase, Result, Severity, Watched
 from smoke.registry import check
 
 # With no active connection 0.5.x lists its whole static catalogue (625 models, dozens of
@@ -20,6 +20,8 @@ CATALOGUE_MIN_PREFIXES = 15
     severity=Severity.P0,
     after=("dashboard-login",),
     checklist="pre-deploy 4",
+    watch=Watched.ALWAYS,
+    watch_trigger="P0 gate failure: the API key path fails",
 )
 def api_key_models(ctx: RunContext) -> Result:
     response = ctx.key_models()

@@ -3,7 +3,7 @@
 import re
 
 from smoke.context import RunContext, error_text, http_failure
-from smoke.model import Phase, Result, Severity
+from smoke.model import Phase, Result, Severity, Watched
 from smoke.registry import check
 
 _AUTH_COOKIE = re.compile(r"(?:^|[;,]\s*)auth_token=([^;,\s]+)")
@@ -16,6 +16,8 @@ _AUTH_COOKIE = re.compile(r"(?:^|[;,]\s*)auth_token=([^;,\s]+)")
     severity=Severity.P1,
     scope="dashboard",
     checklist="pre-deploy 2",
+    watch=Watched.ALWAYS,
+    watch_trigger="dashboard login broken",
 )
 def dashboard_login(ctx: RunContext) -> Result:
     password = ctx.settings.password

@@ -9,25 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from smoke import baseline as baseline_report
+from smoke import registry
 from smoke.context import RunContext
 from smoke.model import Phase, Result, Severity, Status
 from smoke.registry import check
 
-# Client-dialect probes: their time to first token is compared like the chat's latency.
-CLIENT_CHECKS = ("client-openai-stream", "client-anthropic", "client-responses", "client-gemini")
-# Every other post-deploy check: this one reads their results, so it waits for all of them.
-OTHER_POST_CHECKS = (
-    "deployment-identity",
-    "models-reachable",
-    "dashboard-login",
-    "api-key-models",
-    "chat-completion",
-    "error-budget",
-    "account-state",
-    "routing-config",
-    "alias-combo",
-    *CLIENT_CHECKS,
-)
 DEFAULT_LATENCY_FLOOR_MS = 500  # below this difference a "3x slower" chat is noise, not a regression
 MAX_LISTED = 20
 
@@ -101,7 +87,7 @@ def compare_latency(
     title="No regression against the pre-deploy report (--baseline)",
     phases=(Phase.POST,),
     severity=Severity.P0,
-    after=OTHER_POST_CHECKS,
+    runs_last=True,  # reads every other check's result in this run: a new post check is compared too
     checklist="post-deploy 1",
 )
 def baseline_regression(ctx: RunContext) -> Result:
@@ -169,7 +155,7 @@ def _first_token_times(
 ) -> dict[str, tuple[int | None, int | None]]:
     """Time to first token (ms) of each client probe that ran now, before and now (None: no passing probe)."""
     times = {}
-    for check_id in CLIENT_CHECKS:
+    for check_id in _client_checks():
         now, before = results.get(check_id), base.checks.get(check_id)
         if now is None or now.status is Status.SKIP:
             continue
@@ -177,6 +163,11 @@ def _first_token_times(
         before_ms = before.evidence.get("ttft_ms") if before is not None and before.status == "pass" else None
         times[check_id] = (_ms(before_ms), _ms(now_ms))
     return times
+
+
+def _client_checks() -> list[str]:
+    """Client-dialect probes (scope `clients`): their time to first token is compared like the chat's latency."""
+    return [c.id for c in registry.all_checks() if c.scope == "clients"]
 
 
 def _ms(value: object) -> int | None:
