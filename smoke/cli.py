@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 import click
 from click.core import ParameterSource
 
+from smoke.ci import in_github_actions
 from smoke.errors import UsageError
 from smoke.exitcodes import ExitCode
 from smoke.untrusted import for_console, for_console_block, guard_console
@@ -52,8 +53,6 @@ def usage_problems_text(problems: Sequence[str]) -> str:
 def _finished(problems: Sequence[str], exit_code: int) -> Outcome:
     """A run/watch/merge that ended with a verdict: its problems printed, and in GitHub Actions
     its outputs published (app.publish_to_github and fleet.publish run exactly then)."""
-    from smoke.reports.github import in_github_actions
-
     for problem in problems:
         click.echo(f"9router-smoke: {for_console(problem)}", err=True)
     return Outcome(int(exit_code), tuple(problems), published=in_github_actions())
@@ -263,7 +262,7 @@ def merge_command(
     problems = fleet.write_all(fleet_run, paths)
     if problems and code == ExitCode.PASSED:
         code = ExitCode.INTERNAL_ERROR  # as for one run: a green verdict whose files are missing is no pass
-    if github.in_github_actions():
+    if in_github_actions():
         problems += fleet.publish(fleet_run, exit_code=code, paths=paths)
     return _finished(problems, code)
 

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from smoke.ci import in_github_actions
 from smoke.model import RunReport
 from smoke.reports import json_report, summary
 from smoke.reports.github_commands import (
@@ -65,11 +66,6 @@ _FAILED = ("fail", "error")
 
 class OutputError(ValueError):
     """An output value cannot be written safely (it contains the delimiter)."""
-
-
-def in_github_actions() -> bool:
-    """True inside a GitHub Actions job (the action's container or a plain `run:` step)."""
-    return os.environ.get("GITHUB_ACTIONS") == "true"
 
 
 def report_paths(values: Mapping[str, str | Path | None]) -> dict[str, Path | None]:
