@@ -1,5 +1,9 @@
-"""Command line: `9router-smoke run|checks`. `main()` is the error handler around the program:
-the user sees one plain sentence and an exit code, never a traceback (unless --traceback).
+"""Command line: `9router-smoke run|watch|merge|checks`.
+
+`program()` runs a command and turns every way it can end into an `Outcome` (exit code, problems,
+whether GitHub's outputs were published): the user sees one plain sentence, never a traceback
+(unless --traceback). `main()` is the process side: console guard, exit code. The GitHub Action
+entry point (entrypoint.py) calls `program()` and reads the outcome it returns.
 """
 
 from __future__ import annotations
@@ -9,12 +13,14 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import click
 from click.core import ParameterSource
 
+from smoke.ci import in_github_actions
 from smoke.errors import UsageError
 from smoke.exitcodes import ExitCode
 from smoke.untrusted import for_console, for_console_block, guard_console
@@ -27,9 +33,29 @@ ENV_FALLBACKS = {
     "password": "DASHBOARD_PASSWORD",
 }
 
-# Labels for values given on the command line by a wrapper (the GitHub Action entry point sets
-# "input base-url" and so on), so error messages name what the user actually typed.
-_origin_labels: dict[str, str] = {}
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a command ended: its exit code, the problems it printed, and whether it published the
+    GitHub outputs, summary and annotations itself (else the action's entry point writes them)."""
+
+    exit_code: int
+    problems: tuple[str, ...] = ()
+    published: bool = False
+
+
+def usage_problems_text(problems: Sequence[str]) -> str:
+    """The "N configuration errors" block, one `  - ` line per problem (stderr of an exit 2)."""
+    head = "configuration error" if len(problems) == 1 else f"{len(problems)} configuration errors"
+    return f"9router-smoke: {head}:\n" + "".join(f"  - {for_console(p)}\n" for p in problems)
+
+
+def _finished(problems: Sequence[str], exit_code: int) -> Outcome:
+    """A run/watch/merge that ended with a verdict: its problems printed, and in GitHub Actions
+    its outputs published (app.publish_to_github and fleet.publish run exactly then)."""
+    for problem in problems:
+        click.echo(f"9router-smoke: {for_console(problem)}", err=True)
+    return Outcome(int(exit_code), tuple(problems), published=in_github_actions())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -145,15 +171,13 @@ def gate_options(command: Callable[..., Any]) -> Callable[..., Any]:
     help="Show the full traceback on an internal error.",
 )
 @click.pass_context
-def run_command(ctx: click.Context, show_traceback: bool, **values: Any) -> None:
+def run_command(ctx: click.Context, show_traceback: bool, **values: Any) -> Outcome:
     """Run the smoke checklist and exit 0 (pass), 1 (gate failed), 2 (usage error) or 3 (internal)."""
     from smoke import app
 
     resolved = _settings(ctx, values)
-    outcome = app.run_gate(resolved)
-    for problem in outcome.problems:
-        click.echo(f"9router-smoke: {for_console(problem)}", err=True)
-    ctx.exit(int(outcome.exit_code))
+    gate = app.run_gate(resolved)
+    return _finished(gate.problems, gate.exit_code)
 
 
 @cli.command("watch", short_help="After a deploy: repeat the P0 probes, signal rollback.")
@@ -194,7 +218,7 @@ def watch_command(
     stop_on_rollback: bool,
     provider_retest: bool,
     **values: Any,
-) -> None:
+) -> Outcome:
     """Watch production after a deploy: rerun the P0 probes every --interval for --duration and exit 1
     with rollback=true when one fails for longer than --sustain (2 usage error, 3 internal, 130 interrupted)."""
     from smoke import watch
@@ -203,10 +227,8 @@ def watch_command(
     options = watch.parse_options(
         duration, interval, sustain, stop_on_rollback=stop_on_rollback, provider_retest=provider_retest
     )
-    outcome = watch.run_watch(resolved, options)
-    for problem in outcome.problems:
-        click.echo(f"9router-smoke: {for_console(problem)}", err=True)
-    ctx.exit(int(outcome.exit_code))
+    watched = watch.run_watch(resolved, options)
+    return _finished(watched.problems, watched.exit_code)
 
 
 @cli.command("merge", short_help="Combine several routers' JSON reports into one fleet verdict.")
@@ -224,44 +246,39 @@ def watch_command(
 def merge_command(
     ctx: click.Context, reports: tuple[str, ...], junit: str | None, summary: str | None, report: str | None,
     expect_reports: int | None,
-) -> None:  # fmt: skip
+) -> Outcome:  # fmt: skip
     """Merge the JSON reports of several gate runs (one per router, e.g. a CI matrix) into one
     verdict, summary, JUnit and report. REPORT is a path or a glob (quoted globs are expanded
     here). Exit 0 every router passed, 1 any router failed, 2 a report is missing, unreadable or
     not a 9router-smoke report."""
-    from pathlib import Path
-
     from smoke import merge
-    from smoke.reports import fleet
+    from smoke.reports import fleet, github
     from smoke.secrets import redact
 
-    paths = {
-        name: Path(value) if value else None
-        for name, value in (("report", report), ("junit", junit), ("summary", summary))
-    }
+    paths = github.report_paths({"report": report, "junit": junit, "summary": summary})
     fleet_run = merge.gather(list(reports), exclude=paths.values(), expect=expect_reports)
     code = int(fleet_run.exit_code)
     click.echo(redact(fleet.console(fleet_run)))
     problems = fleet.write_all(fleet_run, paths)
     if problems and code == ExitCode.PASSED:
         code = ExitCode.INTERNAL_ERROR  # as for one run: a green verdict whose files are missing is no pass
-    if fleet.in_github_actions():
+    if in_github_actions():
         problems += fleet.publish(fleet_run, exit_code=code, paths=paths)
-    for problem in problems:
-        click.echo(f"9router-smoke: {for_console(problem)}", err=True)
-    ctx.exit(code)
+    return _finished(problems, code)
 
 
 def _settings(ctx: click.Context, values: dict[str, Any]) -> Any:
     """Validated Settings from the command's option values (UsageError lists every problem)."""
     from smoke import registry, settings
 
+    # Labels a wrapper gave for its values (program(origin_labels=...)): "input base-url" and so on.
+    labels: Mapping[str, str] = ctx.find_root().obj or {}
     given = {}
     for name, value in values.items():
         if value is None or value == () or value == "":
             continue
         given[name] = settings.Given(
-            value=list(value) if isinstance(value, tuple) else value, origin=_origin(ctx, name)
+            value=list(value) if isinstance(value, tuple) else value, origin=_origin(ctx, name, labels)
         )
     checks = registry.all_checks()
     return settings.build(
@@ -306,65 +323,65 @@ def checks_command(fmt: str) -> None:
         )
 
 
-def _origin(ctx: click.Context, name: str) -> str:
+def _origin(ctx: click.Context, name: str, labels: Mapping[str, str]) -> str:
     """Where a value came from, for error messages: a flag, an env var, or a wrapper's label."""
     if ctx.get_parameter_source(name) is ParameterSource.ENVIRONMENT:
         return ENV_FALLBACKS.get(name, name.upper())
-    if name in _origin_labels:
-        return _origin_labels[name]
+    if name in labels:
+        return labels[name]
     flag = "--header" if name == "headers" else "--" + name.replace("_", "-")
     return flag
 
 
-def _interrupted(exc: BaseException) -> int:
+def _interrupted(exc: BaseException) -> Outcome:
     """A signal ended the run before a report existed: one line, and 128 + the signal number."""
     cause = exc if isinstance(exc, KeyboardInterrupt) else (exc.__cause__ or exc.__context__)
     signum = int(getattr(cause, "signum", signal.SIGINT))
-    name = signal.Signals(signum).name
-    click.echo(f"9router-smoke: interrupted by {name} before the reports were written", err=True)
-    return 128 + signum
+    problem = f"interrupted by {signal.Signals(signum).name} before the reports were written"
+    click.echo(f"9router-smoke: {problem}", err=True)
+    return Outcome(128 + signum, (problem,))
 
 
-def main(argv: Sequence[str] | None = None, *, origin_labels: dict[str, str] | None = None) -> int:
-    """Run the CLI and turn every way it can end into an exit code and at most a few lines.
+def main(argv: Sequence[str] | None = None, *, origin_labels: Mapping[str, str] | None = None) -> int:
+    """Run the CLI and return its exit code.
 
     stdout and stderr are behind a console guard throughout (smoke/untrusted.py): no line the run
     prints can start a GitHub workflow command unless it is one of the gate's own."""
     with guard_console():
-        return _main(argv, origin_labels)
+        return program(argv, origin_labels=origin_labels).exit_code
 
 
-def _main(argv: Sequence[str] | None, origin_labels: dict[str, str] | None) -> int:
-    _origin_labels.clear()
-    _origin_labels.update(origin_labels or {})
+def program(argv: Sequence[str] | None = None, *, origin_labels: Mapping[str, str] | None = None) -> Outcome:
+    """Run one command and turn every way it can end into an Outcome and at most a few lines.
+
+    `origin_labels` name values a wrapper passed on the command line (the action's entry point:
+    {"base_url": "input base-url"}), so error messages name what the user actually typed. The
+    caller installs the console guard (main() and entrypoint.main() do)."""
     args = list(sys.argv[1:] if argv is None else argv)
     show_traceback = "--traceback" in args or os.environ.get("SMOKE_TRACEBACK") == "1"
     try:
-        code = cli.main(args=args, prog_name="9router-smoke", standalone_mode=False)
+        ended = cli.main(args=args, prog_name="9router-smoke", standalone_mode=False, obj=dict(origin_labels or {}))
     except UsageError as exc:
-        lines = exc.problems
-        head = "configuration error" if len(lines) == 1 else f"{len(lines)} configuration errors"
-        click.echo(f"9router-smoke: {head}:", err=True)
-        for line in lines:
-            click.echo(f"  - {for_console(line)}", err=True)
-        return ExitCode.USAGE_ERROR
+        click.echo(usage_problems_text(exc.problems), err=True, nl=False)
+        return Outcome(ExitCode.USAGE_ERROR, tuple(exc.problems))
     except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
+        return Outcome(int(exc.exit_code))
     except click.ClickException as exc:
         exc.show()
-        return ExitCode.USAGE_ERROR if isinstance(exc, click.UsageError) else ExitCode.INTERNAL_ERROR
+        code = ExitCode.USAGE_ERROR if isinstance(exc, click.UsageError) else ExitCode.INTERNAL_ERROR
+        return Outcome(code, (f"Error: {exc.format_message()}",))
     except (click.exceptions.Abort, KeyboardInterrupt) as exc:
         return _interrupted(exc)
     except Exception as exc:
-        click.echo(
-            f"9router-smoke: internal error ({type(exc).__name__}: {for_console(str(exc)[:300])}); "
-            "rerun with --traceback and report it",
-            err=True,
-        )
+        problem = f"internal error ({type(exc).__name__}: {str(exc)[:300]}); rerun with --traceback and report it"
+        click.echo(f"9router-smoke: {for_console(problem)}", err=True)
         if show_traceback:
             click.echo(for_console_block(traceback.format_exc()), err=True)
-        return ExitCode.INTERNAL_ERROR
-    return int(code) if isinstance(code, int) else ExitCode.PASSED
+        return Outcome(ExitCode.INTERNAL_ERROR, (problem,))
+    if isinstance(ended, Outcome):
+        return ended
+    # `checks`, --help and --version end without an Outcome (an int from click, or None).
+    return Outcome(int(ended) if isinstance(ended, int) else ExitCode.PASSED)
 
 
 def console_main() -> NoReturn:

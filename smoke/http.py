@@ -37,6 +37,7 @@ import requests
 import urllib3
 
 from smoke import json_total, schemas
+from smoke.config_defaults import config_default
 from smoke.dead_target import DeadTarget
 from smoke.errors import DeadlineExceeded, NotAttempted, ProbeError
 from smoke.failures import FailureKind
@@ -64,8 +65,9 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 class RetryPolicy:
     """Retries for idempotent reads only; a chat or login is never resent."""
 
-    attempts: int = 3  # total tries, first one included
-    backoff_seconds: float = 0.25  # base of exponential backoff with full jitter
+    # Defaults declared in the config schema (retries.attempts, retries.backoff_seconds).
+    attempts: int = int(config_default("retries", "attempts"))  # total tries, first one included
+    backoff_seconds: float = float(config_default("retries", "backoff_seconds"))  # exponential backoff, full jitter
     max_wait_seconds: float = 10.0  # never wait longer than this between tries
 
 

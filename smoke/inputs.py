@@ -150,17 +150,23 @@ def sendable(value: str) -> bool:
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
 
 
+def split_header(line: str) -> tuple[str, str] | None:
+    """(NAME, VALUE) of a `NAME=VALUE` or `NAME: VALUE` line, stripped; None without either separator."""
+    name, sep, value = line.partition("=")
+    if not sep:
+        name, sep, value = line.partition(":")
+    return (name.strip(), value.strip()) if sep else None
+
+
 def parse_header(line: str, number: int) -> tuple[str, str, str | None]:
     """One `NAME=VALUE` (or `NAME: VALUE`) line -> (name, value, problem or None).
 
     A problem never shows the value, nor any piece of a line that could not be split: the whole
     line may be a secret (`--header "$TOKEN"`, `--header "X-Token VALUE"`).
     """
-    name, sep, value = line.partition("=")
-    if not sep:
-        name, sep, value = line.partition(":")
-    name, value = name.strip(), value.strip()
-    if not sep or not _HEADER_NAME.fullmatch(name):
+    split = split_header(line)
+    name, value = split or ("", "")
+    if split is None or not _HEADER_NAME.fullmatch(name):
         problem = f"header line {number} must be NAME=VALUE or NAME: VALUE (not shown: it may hold a secret)"
         return "", "", problem
     if not sendable(value):

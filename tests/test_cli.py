@@ -86,3 +86,35 @@ def test_checks_prints_phases_in_release_order(capsys):
     rows = {line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()[1:]}
     assert rows["chat-completion"] == "pre,post"
     assert "post,pre" not in rows.values()
+
+
+def test_program_returns_its_outcome_and_a_wrappers_labels_do_not_outlive_the_call(monkeypatch, capsys):
+    for name in ("BASE_URL", "API_KEY", "MODEL", "DASHBOARD_PASSWORD", "CLIENTS"):
+        monkeypatch.delenv(name, raising=False)
+    argv = ["run", "--base-url", "router.example.com", "--api-key", "sk-ok-1234567", "--model", "fake/x"]
+    labelled = cli.program(argv, origin_labels={"base_url": "input base-url"})
+    assert labelled.exit_code == ExitCode.USAGE_ERROR and not labelled.published
+    assert [p for p in labelled.problems if p.startswith("input base-url: 'router.example.com' is not an http")]
+    assert capsys.readouterr().err == cli.usage_problems_text(labelled.problems)
+    plain = cli.program(argv)
+    assert [p for p in plain.problems if p.startswith("--base-url: 'router.example.com' is not an http")]
+
+
+@pytest.mark.parametrize("in_actions", [True, False])
+def test_a_merge_outcome_says_whether_it_published_the_github_outputs(in_actions, tmp_path, monkeypatch, capsys):
+    from smoke.model import Status
+    from smoke.reports import json_report
+    from tests.reports.test_github import _outcome, _report, parse_outputs
+
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps(json_report.build(_report([_outcome("a", Status.FAIL, blocking=True)]))))
+    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "output"))
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
+    monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true" if in_actions else "false")
+    outcome = cli.program(["merge", "--", str(report)])
+    assert outcome == cli.Outcome(ExitCode.GATE_FAILED, (), published=in_actions)
+    if in_actions:  # fleet.publish wrote the outputs; outside Actions nothing did
+        assert parse_outputs((tmp_path / "output").read_text())["verdict"] == "fail"
+    else:
+        assert not (tmp_path / "output").exists()

@@ -1,5 +1,6 @@
 """Settings: merging flags, environment and config file; every problem reported, located."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -186,3 +187,62 @@ def test_chats_get_their_own_longer_timeout_never_below_the_request_timeout(tmp_
     config = tmp_path / "smoke.yml"
     config.write_text("timeouts: {request_seconds: 45, chat_seconds: 20}\n")
     assert _build(config=Given(str(config), "--config")).chat_timeout == 45
+
+
+def test_every_config_default_is_declared_once_in_the_schema_and_is_what_a_run_gets(tmp_path: Path):
+    from smoke import schemas
+    from smoke.config_defaults import declared_defaults
+    from smoke.http import RetryPolicy
+    from smoke.settings import NUMBERS
+    from smoke.watch.rules import DEFAULT_AUTH_LOOP_ROUNDS
+
+    declared = declared_defaults()
+    # Each default is valid where it is declared (a config of only the defaults passes the schema).
+    config: dict = {}
+    for path, value in declared.items():
+        node = config
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = value
+    assert list(schemas.validator("config").iter_errors(config)) == []
+    settings = _build()
+    for name, section, key, _kind in NUMBERS:
+        assert getattr(settings, name) == declared[(section, key)], name
+    assert settings.retry == RetryPolicy()
+    assert (settings.retry.attempts, settings.retry.backoff_seconds) == (
+        declared[("retries", "attempts")],
+        declared[("retries", "backoff_seconds")],
+    )
+    post = settings.post
+    assert post.error_budget.window_seconds == declared[("post", "error_budget", "window_seconds")]
+    assert post.error_budget.max_failed == declared[("post", "error_budget", "max_failed")]
+    assert post.accounts.max_unhealthy_share == declared[("post", "accounts", "max_unhealthy_share")]
+    assert post.latency_floor_ms == declared[("post", "latency_floor_ms")]
+    assert post.watch.auth_loop_rounds == declared[("post", "watch", "auth_loop_rounds")] == DEFAULT_AUTH_LOOP_ROUNDS
+    # The same settings from a file that states every default.
+    path = tmp_path / "defaults.json"
+    path.write_text(json.dumps(config))
+    assert dataclasses.replace(_build(config=Given(str(path), "--config")), config_path=None) == settings
+
+
+def test_post_expectations_are_typed_values_from_the_file_with_the_flags_applied(tmp_path: Path):
+    path = tmp_path / "post.yml"
+    path.write_text(
+        "post:\n  error_budget: {window_seconds: 120}\n  accounts: {max_unhealthy_share: 0.25}\n"
+        "  latency_floor_ms: 50\n  watch: {auth_loop_rounds: 4}\n  routing: {comboStrategy: fusion}\n"
+        "  critical_aliases: {fast: cc/claude-haiku}\n"
+    )
+    post = _build(
+        config=Given(str(path), "--config"),
+        fallback_strategy=Given("round-robin", "--fallback-strategy"),
+        critical_combos=Given("main=cc/x|cx/y,solo", "--critical-combos"),
+    ).post
+    assert (post.error_budget.window_seconds, post.error_budget.max_failed) == (120.0, 5)
+    assert isinstance(post.error_budget.window_seconds, float)
+    assert post.accounts.max_unhealthy_share == 0.25
+    assert (post.latency_floor_ms, post.watch.auth_loop_rounds) == (50, 4)
+    assert post.routing == {"comboStrategy": "fusion", "fallbackStrategy": "round-robin"}
+    assert post.critical_aliases == {"fast": "cc/claude-haiku"}
+    assert post.critical_combos == {"main": ["cc/x", "cx/y"], "solo": None}
+    with pytest.raises(AttributeError):
+        post.latency_floor_ms = 1  # type: ignore[misc]

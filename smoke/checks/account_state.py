@@ -19,7 +19,6 @@ from smoke.context import RunContext
 from smoke.model import Phase, Result, Severity, Watched
 from smoke.registry import check
 
-DEFAULT_MAX_UNHEALTHY_SHARE = 0.5
 LOCKS_REPLACED_IN = (0, 2, 99)  # the release that replaced rateLimitedUntil with model locks
 _RATE_LIMIT_TEXT = re.compile(r"rate limit|too many requests|quota exceeded|capacity|overloaded", re.I)
 
@@ -89,7 +88,7 @@ def account_state(ctx: RunContext) -> Result:
     connections = ctx.providers()
     now = datetime.now(UTC)
     legacy = honours_rate_limited_until(ctx.version())
-    limit = float(ctx.settings.post.get("accounts", {}).get("max_unhealthy_share", DEFAULT_MAX_UNHEALTHY_SHARE))
+    limit = ctx.settings.post.accounts.max_unhealthy_share
     if not connections:
         return Result.failed("9router has no provider connections at all: nothing can be served")
 
@@ -161,7 +160,7 @@ def account_state(ctx: RunContext) -> Result:
 
 def _critical_models(ctx: RunContext) -> frozenset[str]:
     """Upstream names of --model and the critical aliases' targets (locks are keyed by these)."""
-    targets = [ctx.settings.model or "", *map(str, ctx.settings.post.get("critical_aliases", {}).values())]
+    targets = [ctx.settings.model or "", *map(str, ctx.settings.post.critical_aliases.values())]
     return frozenset(m for m in (_upstream_model(t) for t in targets) if m)
 
 

@@ -113,8 +113,8 @@ def read_mappings(ctx: RunContext) -> tuple[dict[str, str], list[dict[str, Any]]
 
 def mapping_divergence(ctx: RunContext) -> list[str]:
     """Where the server's aliases and combos differ from the configured ones (no chat sent)."""
-    expected_aliases = dict(ctx.settings.post.get("critical_aliases", {}))
-    expected_combos = dict(ctx.settings.post.get("critical_combos", {}))
+    expected_aliases = dict(ctx.settings.post.critical_aliases)
+    expected_combos = dict(ctx.settings.post.critical_combos)
     if not expected_aliases and not expected_combos:
         return []
     aliases, combos = read_mappings(ctx)
@@ -132,8 +132,8 @@ def mapping_divergence(ctx: RunContext) -> list[str]:
     checklist="post-deploy 5",
 )
 def alias_combo(ctx: RunContext) -> Result:
-    expected_aliases: dict[str, str] = dict(ctx.settings.post.get("critical_aliases", {}))
-    expected_combos: dict[str, list[str] | None] = dict(ctx.settings.post.get("critical_combos", {}))
+    expected_aliases: dict[str, str] = dict(ctx.settings.post.critical_aliases)
+    expected_combos: dict[str, list[str] | None] = dict(ctx.settings.post.critical_combos)
     if not expected_aliases and not expected_combos:
         return Result.skipped(NO_EXPECTATIONS)
     aliases, combos = read_mappings(ctx)

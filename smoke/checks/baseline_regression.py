@@ -14,7 +14,6 @@ from smoke.context import RunContext
 from smoke.model import Phase, Result, Severity, Status
 from smoke.registry import check
 
-DEFAULT_LATENCY_FLOOR_MS = 500  # below this difference a "3x slower" chat is noise, not a regression
 MAX_LISTED = 20
 
 NO_BASELINE = (
@@ -107,7 +106,7 @@ def baseline_regression(ctx: RunContext) -> Result:
     chat = ctx.results.get("chat-completion")
     latency_now = chat.evidence.get("latency_ms") if chat is not None and chat.status is Status.PASS else None
     factor = ctx.settings.latency_factor
-    floor_ms = int(ctx.settings.post.get("latency_floor_ms", DEFAULT_LATENCY_FLOOR_MS))
+    floor_ms = ctx.settings.post.latency_floor_ms
     if (slow := compare_latency(base.chat_latency_ms(), latency_now, factor, floor_ms)) is not None:
         changes.append(slow)
 

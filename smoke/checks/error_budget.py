@@ -25,8 +25,6 @@ from smoke.context import RunContext
 from smoke.model import Phase, Result, Severity
 from smoke.registry import check
 
-DEFAULT_WINDOW_S = 600.0  # the checklist's "first ten minutes"
-DEFAULT_MAX_FAILED = 5
 PAGE_SIZE = 100  # the server's maximum
 MAX_PAGES = 5
 # 0.4.x log.txt lines: "26-11-2026 13:07:12 | model | PROVIDER | account | in | out | FAILED 502"
@@ -115,9 +113,7 @@ def judge_counts(failures: list[Failure], scope: Scope, max_failed: int) -> tupl
     checklist="post-deploy 2",
 )
 def error_budget(ctx: RunContext) -> Result:
-    config = ctx.settings.post.get("error_budget", {})
-    window = float(config.get("window_seconds", DEFAULT_WINDOW_S))
-    max_failed = int(config.get("max_failed", DEFAULT_MAX_FAILED))
+    window, max_failed = ctx.settings.post.error_budget.window_seconds, ctx.settings.post.error_budget.max_failed
     now = datetime.now(UTC)
     since = now - timedelta(seconds=window)
     connections = ctx.providers()
@@ -243,7 +239,7 @@ def _scope(ctx: RunContext, connections: list[dict[str, Any]]) -> Scope:
     models = set()
     if ctx.settings.model and "/" in ctx.settings.model:
         models.add(ctx.settings.model.split("/", 1)[1])
-    for target in ctx.settings.post.get("critical_aliases", {}).values():
+    for target in ctx.settings.post.critical_aliases.values():
         if "/" in str(target):
             models.add(str(target).split("/", 1)[1])
     return Scope(frozenset(providers), frozenset(models))

@@ -84,7 +84,7 @@ def compare(expected: dict[str, Any], actual: dict[str, Any], provider_ids: dict
     checklist="post-deploy 4",
 )
 def routing_config(ctx: RunContext) -> Result:
-    expected = dict(ctx.settings.post.get("routing", {}))
+    expected = dict(ctx.settings.post.routing)
     actual = ctx.server_settings()
     shown = {field: effective(actual, field)[1] for field in DEFAULTS}
     overrides = actual.get("providerStrategies") or {}

@@ -1,12 +1,9 @@
-"""GitHub Actions: step outputs, job summary, annotations, log groups, masks, file ownership.
+"""GitHub Actions: step outputs, job summary and file ownership; `publish()` writes them all.
 
 `publish()` is called by `app.run_gate` when GITHUB_ACTIONS=true, after the report files are
 written. The action's entry point uses the same pieces for runs that ended before a report existed
-(exit 2 or 3). Every byte written here has passed through `smoke.secrets.redact`.
-
-The gate's own workflow commands (masks, annotations, groups, stop-commands) are the only lines
-written with `untrusted.write_trusted`; everything else goes through the console guard, and server
-text in a command's message is shown inert (no control character, no `##[`).
+(exit 2 or 3). Every byte written here has passed through `smoke.secrets.redact`. The gate's own
+workflow commands (masks, annotations, log groups) are in smoke/reports/github_commands.py.
 
 The rules (delimiter form, 1 MiB summary, 10 annotations per level, chown) are in
 the README (GitHub Action section) and the CI conventions reference, section 3.
@@ -22,58 +19,58 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from smoke.ci import in_github_actions
 from smoke.model import RunReport
 from smoke.reports import json_report, summary
-from smoke.reports.text import STATUS_LABEL, evidence_text, flags
+from smoke.reports.github_commands import (
+    MAX_ANNOTATIONS,
+    annotations,
+    command,
+    escape_data,
+    escape_property,
+    group_lines,
+    groups,
+    mask,
+)
 from smoke.secrets import redact
-from smoke.untrusted import for_console_block, visible, write_trusted
+from smoke.untrusted import write_trusted
+
+__all__ = [
+    "MAX_ANNOTATIONS",
+    "OUTPUT_NAMES",
+    "REPORT_FILES",
+    "SUMMARY_LIMIT",
+    "OutputError",
+    "annotations",
+    "append_summary",
+    "command",
+    "escape_data",
+    "escape_property",
+    "give_back",
+    "groups",
+    "in_github_actions",
+    "mask",
+    "outputs_for",
+    "publish",
+    "report_paths",
+    "write_outputs",
+]
 
 OUTPUT_NAMES = ("verdict", "blocking-failures", "p0-failed", "p1-failed", "report", "junit", "rollback")
-# GitHub shows 10 annotations per level per step; the rest are in the summary and the JUnit.
-MAX_ANNOTATIONS = 10
+# The files a command writes, as keys of its paths mapping (option names of run, watch and merge).
+REPORT_FILES = ("report", "junit", "summary")
 # A step summary over 1 MiB is refused whole (an error annotation, nothing shown).
 SUMMARY_LIMIT = 1024 * 1024
 _FAILED = ("fail", "error")
-
-# Whether publish() ran in this process: the entry point writes fallback outputs only if not.
-_published: list[bool] = [False]
 
 
 class OutputError(ValueError):
     """An output value cannot be written safely (it contains the delimiter)."""
 
 
-def escape_data(text: str) -> str:
-    """Escape a workflow command's message, as @actions/core does."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    """Escape a workflow command property (title=, file=): also `:` and `,`."""
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def _inert(text: str) -> str:
-    """Text for a command's message or property: redacted, control characters shown escaped (line
-    breaks kept: escape_data encodes them), no `##[` the runner could read as a second command."""
-    return visible(redact(str(text)), keep="\n\r\t").replace("##[", "##\\[")
-
-
-def command(name: str, message: str, **properties: str) -> str:
-    """One `::name prop=value::message` line, redacted and escaped."""
-    props = ",".join(f"{key}={escape_property(_inert(value))}" for key, value in properties.items() if value)
-    return f"::{name}{' ' + props if props else ''}::{escape_data(_inert(message))}"
-
-
-def mask(values: Iterable[str], out: TextIO | None = None) -> None:
-    """`::add-mask::` every secret (each line of a multi-line one), before anything else is printed."""
-    out = out or sys.stdout
-    for value in values:
-        for line in str(value).splitlines():
-            if line.strip():
-                # Not redacted: the runner must see the real value to mask it.
-                write_trusted(out, f"::add-mask::{escape_data(line.strip())}\n")
-    out.flush()
+def report_paths(values: Mapping[str, str | Path | None]) -> dict[str, Path | None]:
+    """The report files as paths keyed by REPORT_FILES (None: not written), from option or input values."""
+    return {name: Path(values[name]) if values.get(name) else None for name in REPORT_FILES}
 
 
 def _rollback(data: Mapping[str, Any]) -> bool:
@@ -156,55 +153,6 @@ def append_summary(markdown: str, path: str | None = None) -> None:
         handle.write(data)
 
 
-def annotations(run: RunReport) -> list[str]:
-    """Error annotations for blocking failures, warnings for the other failures: 10 of each at most."""
-    lines: list[str] = []
-    blocking = [o for o in run.outcomes if o.blocking]
-    other = [o for o in run.outcomes if not o.blocking and o.status.value in _FAILED]
-    for level, outcomes in (("error", blocking), ("warning", other)):
-        shown = outcomes if len(outcomes) <= MAX_ANNOTATIONS else outcomes[: MAX_ANNOTATIONS - 1]
-        for o in shown:
-            kind = "blocks the deploy" if o.blocking else "does not block"
-            title = f"9router-smoke {run.phase.value}-deploy: {o.id} {o.status.value} ({o.severity.value}, {kind})"
-            lines.append(command(level, o.result.message or o.status.value, title=title))
-        if len(shown) < len(outcomes):
-            rest = ", ".join(o.id for o in outcomes[len(shown) :])
-            lines.append(
-                command(
-                    level,
-                    f"also {rest}: see the job summary",
-                    title=f"9router-smoke: {len(outcomes) - len(shown)} more",
-                )
-            )
-    return lines
-
-
-def groups(run: RunReport) -> list[str]:
-    """One collapsible log group per check with its message and evidence, as lines."""
-    return [line for _trusted, line in _group_lines(run)]
-
-
-def _group_lines(run: RunReport) -> list[tuple[bool, str]]:
-    """(is one of our commands, line) for each check's log group.
-
-    Evidence is text from the target: it is defused line by line and, as a second wall, workflow
-    commands are switched off around it with a token it cannot know.
-    """
-    lines: list[tuple[bool, str]] = []
-    for o in run.outcomes:
-        marker = f" [{flags(o)}]" if flags(o) else ""
-        token = uuid.uuid4().hex
-        head = f"{STATUS_LABEL[o.status]} {o.id} ({o.severity.value}, scope {o.scope}){marker}"
-        body = for_console_block(
-            f"{o.title}\n{o.result.message}\nattempts: {o.result.attempts}, {o.duration_ms} ms\nevidence:\n"
-            + evidence_text(o.result.evidence)
-        )
-        lines += [(True, f"::group::{escape_data(head)}"), (True, f"::stop-commands::{token}")]
-        lines += [(False, line) for line in body.split("\n")]
-        lines += [(True, f"::{token}::"), (True, "::endgroup::")]
-    return lines
-
-
 def give_back(paths: Iterable[Path | str | None], workspace: str | None = None) -> list[str]:
     """chown files we created in the workspace (and folders we made for them) to its owner.
 
@@ -240,21 +188,6 @@ def give_back(paths: Iterable[Path | str | None], workspace: str | None = None) 
     return problems
 
 
-def published() -> bool:
-    """True once publish() has run since the last forget_published()."""
-    return _published[0]
-
-
-def mark_published() -> None:
-    """Record that outputs and summary are written (a command that publishes on its own, like merge)."""
-    _published[0] = True
-
-
-def forget_published() -> None:
-    """Start over (the entry point calls this before each run it hands to the CLI)."""
-    _published[0] = False
-
-
 def publish(
     run: RunReport,
     *,
@@ -265,9 +198,8 @@ def publish(
 ) -> list[str]:
     """Everything GitHub shows for a finished run. Returns one sentence per thing that failed."""
     out = out or sys.stdout
-    _published[0] = True
     problems: list[str] = []
-    for trusted, line in _group_lines(run) + [(True, line) for line in annotations(run)]:
+    for trusted, line in group_lines(run) + [(True, line) for line in annotations(run)]:
         if trusted:
             write_trusted(out, line + "\n")
         else:

@@ -27,7 +27,7 @@ from smoke.settings import Settings
 from smoke.watch.options import WatchOptions
 from smoke.watch.probes import ProviderRetest, divergence
 from smoke.watch.report import build_report, exit_code, rollback_lines
-from smoke.watch.rules import DEFAULT_AUTH_LOOP_ROUNDS, CheckObservation, Rollback, Round, cut, decide_rollback, observe
+from smoke.watch.rules import CheckObservation, Rollback, Round, cut, decide_rollback, observe
 from smoke.watch.session import DashboardSession
 
 
@@ -99,8 +99,7 @@ class Watch:
         self.version: str | None = None
         self.started = 0.0
         self.started_at = ""
-        post_watch = settings.post.get("watch", {})
-        self.auth_loop_rounds = int(post_watch.get("auth_loop_rounds", DEFAULT_AUTH_LOOP_ROUNDS))
+        self.auth_loop_rounds = settings.post.watch.auth_loop_rounds
 
     def run(self) -> WatchRun:
         redactor.add_many(self.settings.secrets())
@@ -207,7 +206,7 @@ class Watch:
             self.crashes += runner.crashes
             self.session.after_round(ctx, outcomes)
             round_ = Round(number, round(offset, 3), at, self._observations(outcomes))
-            if self.settings.post.get("critical_aliases") or self.settings.post.get("critical_combos"):
+            if self.settings.post.critical_aliases or self.settings.post.critical_combos:
                 round_.divergence = divergence(ctx, self.session.cookie)
             if self.options.provider_retest:
                 round_.retests = self.retest.maybe(ctx, round_, self.eligible, self.session.cookie)
