@@ -4,7 +4,16 @@ Claude Code calls it (key in `x-api-key`). Grammar: `message_start`, `content_bl
 order (`ping` anywhere); an `error` event is a failure.
 """
 
-from smoke.checks.client_common import Dialect, Judgement, either, error_message, missing_in_order, order_problem, probe
+from smoke.checks.client_common import (
+    Dialect,
+    Judgement,
+    either,
+    error_message,
+    missing_in_order,
+    order_problem,
+    probe,
+    streamed_ping,
+)
 from smoke.context import RunContext
 from smoke.model import Phase, Result, Severity, Watched
 from smoke.registry import check
@@ -61,12 +70,7 @@ DIALECT = Dialect(
     name="anthropic",
     who="Claude Code and Anthropic SDK users",
     path=lambda model: "/v1/messages",
-    payload=lambda model, max_tokens: {
-        "model": model,
-        "messages": [{"role": "user", "content": "ping"}],
-        "max_tokens": max_tokens,
-        "stream": True,
-    },
+    payload=streamed_ping,
     judge=judge,
     headers=lambda key: {"x-api-key": key, "anthropic-version": ANTHROPIC_VERSION},
 )

@@ -57,6 +57,11 @@ class Dialect:
         return f"client-{self.name}"
 
 
+def streamed_ping(model: str, max_tokens: int) -> dict[str, Any]:
+    """The one-message streamed chat that OpenAI chat and Anthropic Messages share, word for word."""
+    return {"model": model, "messages": [{"role": "user", "content": "ping"}], "max_tokens": max_tokens, "stream": True}
+
+
 def not_selected(dialect: Dialect) -> str:
     return (
         f"not selected: add {dialect.name} to --clients (or CLIENTS) to probe "

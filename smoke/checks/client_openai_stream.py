@@ -6,7 +6,7 @@ Continue and most OpenAI SDK users call it. Grammar: `data: {chunk}` lines carry
 A cut-short upstream stream still gets one `[DONE]` from 9router, but no `finish_reason`.
 """
 
-from smoke.checks.client_common import Dialect, Judgement, error_message, probe
+from smoke.checks.client_common import Dialect, Judgement, error_message, probe, streamed_ping
 from smoke.context import RunContext
 from smoke.model import Phase, Result, Severity, Watched
 from smoke.registry import check
@@ -67,12 +67,7 @@ DIALECT = Dialect(
     name="openai-stream",
     who="Cursor, Continue and OpenAI SDK users",
     path=lambda model: "/v1/chat/completions",
-    payload=lambda model, max_tokens: {
-        "model": model,
-        "messages": [{"role": "user", "content": "ping"}],
-        "max_tokens": max_tokens,
-        "stream": True,
-    },
+    payload=streamed_ping,
     judge=judge,
     label=label,
 )
