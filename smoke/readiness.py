@@ -24,6 +24,10 @@ from smoke.failures import FailureKind
 from smoke.http import Client, Response, current_check
 from smoke.model import Check, CheckOutcome, Result, RunReport
 from smoke.settings import Settings
+from smoke.wording import duration
+
+# Compatible import for smoke/checks/identity.py until it imports smoke.wording itself.
+format_duration = duration
 
 # Backoff between polls: quick at first (most previews come up within seconds of the URL), then
 # every few seconds so a 5-minute wait costs about 60 requests. No jitter: one gate polls one
@@ -59,14 +63,6 @@ def version_matches(expected: str, seen: str | None) -> bool:
 
 def _bare(version: str) -> str:
     return version.strip().removeprefix("v").removeprefix("V")
-
-
-def format_duration(seconds: float) -> str:
-    """`0.4s`, `21.4s`, `30s`, `5m`, `1m 30s`: how a person would write the limit back."""
-    if seconds < 60:
-        return f"{round(seconds, 1):g}s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes}m" + (f" {rest}s" if rest else "")
 
 
 @dataclass
@@ -119,7 +115,7 @@ class Readiness:
     def gave_up(self, base_url: str) -> str:
         """The one sentence for a target that never became healthy: what, how long, last seen, what to do."""
         return (
-            f"{base_url} was not ready after {format_duration(self.limit)} ({self.attempts} "
+            f"{base_url} was not ready after {duration(self.limit)} ({self.attempts} "
             f"{_plural(self.attempts, 'attempt')}): GET /api/health never answered {READY}; "
             f"last seen: {self.last_seen}. {self.hint()}"
         )
@@ -165,14 +161,14 @@ class Readiness:
         if self.version_matched is False:
             return (
                 f"wait-for-ready: healthy, but 9router {self.version or '(version unknown)'} still "
-                f"answered after {format_duration(self.limit)}, not {self.expected_version} "
+                f"answered after {duration(self.limit)}, not {self.expected_version} "
                 "(see deployment-identity)"
             )
         answered = f"9router {self.version}" if self.version else READY
         if self.attempts <= 1:
             return f"wait-for-ready: ready at once ({answered} on the first request)"
         return (
-            f"wait-for-ready: ready after {format_duration(self.waited)} and {self.attempts} attempts "
+            f"wait-for-ready: ready after {duration(self.waited)} and {self.attempts} attempts "
             f"({answered}; before that: {self.before_ready() or 'nothing'}); not counted in the checks' time"
         )
 
@@ -332,9 +328,7 @@ def not_run(checks: list[Check], settings: Settings, readiness: Readiness) -> li
     Checking a target that is not there only repeats "refused" once per check (and a hanging one
     would cost a timeout per check), so every selected check is an `error` that names the wait.
     """
-    reason = (
-        f"not run: the target was not ready after {format_duration(readiness.limit)} (last seen: {readiness.last_seen})"
-    )
+    reason = f"not run: the target was not ready after {duration(readiness.limit)} (last seen: {readiness.last_seen})"
     outcomes = []
     for check in checks:
         skipped = settings.is_skipped(check.id)
@@ -348,4 +342,4 @@ def annotate(report: RunReport, readiness: Readiness) -> None:
     report.notes.insert(0, readiness.note(report.base_url))
     report.extra["readiness"] = readiness.as_json()
     if not readiness.ready:
-        report.interrupted = f"not ready after {format_duration(readiness.limit)}; last seen: {readiness.last_seen}"
+        report.interrupted = f"not ready after {duration(readiness.limit)}; last seen: {readiness.last_seen}"

@@ -27,6 +27,7 @@ from smoke.failures import FailureKind
 from smoke.http import current_check
 from smoke.model import Check, CheckOutcome, Result, Status
 from smoke.secrets import redact, safe_evidence
+from smoke.wording import duration
 
 # How often the main thread looks for a stop requested by a signal handler.
 STOP_POLL_SECONDS = 0.05
@@ -74,7 +75,7 @@ class Runner:
         if self.stop_requested is not None:
             self.stop(self.stop_requested)
         if not self._stop.is_set() and not all(self.done[c].is_set() for c in self.selected):
-            self.interrupted = f"the run deadline ({_duration(self.ctx.settings.deadline)}) passed"
+            self.interrupted = f"the run deadline ({duration(self.ctx.settings.deadline)}) passed"
         self._stop.set()  # a check finishing from now on is too late for the reports
         return [self._outcome(c) for c in self.checks]
 
@@ -280,11 +281,3 @@ class Interrupts:
         # own while it starts a thread), and waiting for it would hang the gate. The runner's wait
         # loop sees the request within STOP_POLL_SECONDS and stops from the main thread.
         runner.stop_requested = f"interrupted by {signal.Signals(signum).name}"
-
-
-def _duration(seconds: float) -> str:
-    """`90s`, `5m`, `1h`: the deadline as the user wrote it, roughly."""
-    for unit, size in (("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds / size:.0f}{unit}"
-    return f"{seconds:g}s"

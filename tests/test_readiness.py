@@ -23,9 +23,10 @@ from smoke.errors import ProbeError
 from smoke.failures import FailureKind
 from smoke.http import Client
 from smoke.model import Phase, RunReport, Severity, Status
-from smoke.readiness import Readiness, format_duration, version_matches, wait_until_ready
+from smoke.readiness import Readiness, version_matches, wait_until_ready
 from smoke.registry import for_phase
 from smoke.settings import Settings
+from smoke.wording import duration
 
 OK = (200, "application/json", b'{"ok":true}', {})
 PLACEHOLDER = (
@@ -308,7 +309,7 @@ def test_a_hanging_target_is_described_as_no_answer(fake):
     [(0.4, "0.4s"), (2, "2s"), (21.43, "21.4s"), (60, "1m"), (90, "1m 30s"), (300, "5m"), (3600, "60m")],
 )
 def test_durations_read_the_way_a_person_writes_them(seconds, text):
-    assert format_duration(seconds) == text
+    assert duration(seconds) == text
 
 
 @pytest.mark.parametrize(

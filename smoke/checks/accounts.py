@@ -109,7 +109,7 @@ def account_state(ctx: RunContext) -> Result:
     problems: list[str] = []
     named: set[str] = set()  # connections already named under a critical provider
 
-    model = _upstream_model(ctx.settings.model)
+    model = inventory.upstream_model(ctx.settings.model)
     for name in ctx.settings.critical:
         mine = [c for c in connections if inventory.matches(c, name)]
         critical = [classify(c, now, frozenset({model}) if model else models, legacy) for c in mine]
@@ -160,11 +160,4 @@ def account_state(ctx: RunContext) -> Result:
 def _critical_models(ctx: RunContext) -> frozenset[str]:
     """Upstream names of --model and the critical aliases' targets (locks are keyed by these)."""
     targets = [ctx.settings.model or "", *map(str, ctx.settings.post.get("critical_aliases", {}).values())]
-    return frozenset(m for m in (_upstream_model(t) for t in targets) if m)
-
-
-def _upstream_model(model: str | None) -> str | None:
-    """`fake/fake-small` -> `fake-small`: locks are keyed by the upstream model name."""
-    if not model or "/" not in model:
-        return None
-    return model.split("/", 1)[1]
+    return frozenset(m for m in (inventory.upstream_model(t) for t in targets) if m)

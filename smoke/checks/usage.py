@@ -26,6 +26,7 @@ from smoke.context import RunContext
 from smoke.inventory import parse_time
 from smoke.model import Phase, Result, Severity, Status
 from smoke.registry import check
+from smoke.wording import duration
 
 POLL_INTERVAL_S = 0.25
 # How often we look whether the chat has answered (we wait for it without a thread of its own).
@@ -132,7 +133,7 @@ def usage_pipeline(ctx: RunContext) -> Result:
         if time.monotonic() + POLL_INTERVAL_S > deadline:
             break
         time.sleep(POLL_INTERVAL_S)
-    wait = f"{ctx.settings.usage_wait:g}s"
+    wait = duration(ctx.settings.usage_wait)
     if chat_date is None:
         if snapshot is None:
             return Result.skipped(

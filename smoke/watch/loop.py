@@ -20,15 +20,15 @@ from smoke.context import RunContext
 from smoke.http import Client
 from smoke.model import Check, CheckOutcome, RunReport, Severity, Status, is_paid
 from smoke.reports import console, write_all
-from smoke.reports.watch_summary import clock_time, span
 from smoke.runner import Interrupts, Runner
 from smoke.secrets import redact, redact_report, redactor
 from smoke.settings import Settings
 from smoke.watch.options import WatchOptions
 from smoke.watch.probes import ProviderRetest, divergence
 from smoke.watch.report import build_report, exit_code, rollback_lines
-from smoke.watch.rules import DEFAULT_AUTH_LOOP_ROUNDS, Observation, Rollback, Round, cut, decide_rollback, observe
+from smoke.watch.rules import DEFAULT_AUTH_LOOP_ROUNDS, Observation, Rollback, Round, decide_rollback, observe
 from smoke.watch.session import DashboardSession
+from smoke.wording import clock_time, duration, one_line
 
 # The probes every round reruns, in report order. dashboard-login is re-checked with the cookie
 # of the watch's one login; account-state needs that cookie (or login turned off).
@@ -92,8 +92,8 @@ class Watch:
             with Interrupts():
                 self._choose_checks()
                 self._say(
-                    f"9router-smoke watch: {self.settings.base_url} for {span(self.options.duration)}, a round "
-                    f"every {span(self.options.interval)}, rollback after {span(self.options.sustain)} of "
+                    f"9router-smoke watch: {self.settings.base_url} for {duration(self.options.duration)}, a round "
+                    f"every {duration(self.options.interval)}, rollback after {duration(self.options.sustain)} of "
                     f"sustained failure (watching {', '.join(c.id for c in self.checks)})"
                 )
                 self._loop()
@@ -233,8 +233,8 @@ class Watch:
     def _round_line(self, round_: Round) -> str:
         bad = [(c, o) for c, o in round_.observations.items() if o.failing]
         good = [c for c, o in round_.observations.items() if o.status is Status.PASS]
-        head = f"[{clock_time(round_.at)}] round {round_.number} (+{span(round_.offset)}):"
-        parts = [f"{o.status.value.upper()} {c}: {cut(o.message, 160)}" for c, o in bad]
+        head = f"[{clock_time(round_.at)}] round {round_.number} (+{duration(round_.offset)}):"
+        parts = [f"{o.status.value.upper()} {c}: {one_line(o.message, 160)}" for c, o in bad]
         if good:
             parts.append(f"pass {', '.join(good)}")
         return f"{head} {'; '.join(parts) or 'nothing ran'}"

@@ -12,9 +12,9 @@ from smoke import verdict
 from smoke.exitcodes import ExitCode
 from smoke.model import Phase, RunReport
 from smoke.reports import watch_summary
-from smoke.reports.watch_summary import clock_time, span
 from smoke.watch.outcomes import MAX_TIMELINE_MESSAGE, episode_data, rollback_data, summarise
-from smoke.watch.rules import Escalation, Rollback, cut, episodes, escalations
+from smoke.watch.rules import Escalation, Rollback, episodes, escalations
+from smoke.wording import clock_time, duration, one_line
 
 if TYPE_CHECKING:
     from smoke.watch.loop import Watch
@@ -86,7 +86,9 @@ def watch_data(watch: Watch, found: list[Escalation]) -> dict[str, Any]:
                 "offset_s": r.offset,
                 "chats": r.chats,
                 "results": {c: o.status.value for c, o in r.observations.items()},
-                "failing": {c: cut(o.message, MAX_TIMELINE_MESSAGE) for c, o in r.observations.items() if o.failing},
+                "failing": {
+                    c: one_line(o.message, MAX_TIMELINE_MESSAGE) for c, o in r.observations.items() if o.failing
+                },
                 "retests": r.retests,
                 "divergence": r.divergence,
             }
@@ -103,7 +105,7 @@ def rollback_lines(rollback: Rollback | None, sustain: float) -> str:
     return (
         f"ROLLBACK: rollback=true check={rollback.check}{also} ({rollback.trigger})\n"
         f"  first failing: {rollback.first_failing_at}; signalled: {rollback.triggered_at}, after "
-        f"{span(rollback.failing_for)} and {rollback.rounds} failing rounds (--sustain {span(sustain)})\n"
+        f"{duration(rollback.failing_for)} and {rollback.rounds} failing rounds (--sustain {duration(sustain)})\n"
         f"  evidence: {rollback.evidence}"
     )
 
@@ -115,7 +117,7 @@ def notes(watch: Watch, found: list[Escalation]) -> list[str]:
         r = watch.rollback
         lines.append(
             f"ROLLBACK (rollback=true): {r.check} ({r.trigger}) has failed since {clock_time(r.first_failing_at)} "
-            f"for {span(r.failing_for)}, longer than --sustain {span(watch.options.sustain)}. Roll back now; "
+            f"for {duration(r.failing_for)}, longer than --sustain {duration(watch.options.sustain)}. Roll back now; "
             "the evidence and the timeline are below"
         )
     chats = sum(r.chats for r in watch.rounds)

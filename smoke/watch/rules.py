@@ -283,9 +283,3 @@ def observe(outcome: CheckOutcome) -> Observation:
         if outcome.status in NOT_OK
         else {},
     )
-
-
-def cut(text: str, limit: int) -> str:
-    """One line of at most `limit` characters: a server's error text can carry a whole JSON body."""
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 3] + "..."
