@@ -16,7 +16,7 @@ import click
 from click.core import ParameterSource
 
 from smoke.errors import UsageError
-from smoke.exitcodes import ExitCode
+from smoke.exitcodes import ExitCode, exit_code, for_signal
 from smoke.untrusted import for_console, for_console_block, guard_console
 
 # The checklist's variable names are the environment fallbacks.
@@ -240,11 +240,9 @@ def merge_command(
         for name, value in (("report", report), ("junit", junit), ("summary", summary))
     }
     fleet_run = merge.gather(list(reports), exclude=paths.values(), expect=expect_reports)
-    code = int(fleet_run.exit_code)
     click.echo(redact(fleet.console(fleet_run)))
     problems = fleet.write_all(fleet_run, paths)
-    if problems and code == ExitCode.PASSED:
-        code = ExitCode.INTERNAL_ERROR  # as for one run: a green verdict whose files are missing is no pass
+    code = exit_code(not fleet_run.failed, unwritten=bool(problems))  # files missing: no pass, as for one run
     if fleet.in_github_actions():
         problems += fleet.publish(fleet_run, exit_code=code, paths=paths)
     for problem in problems:
@@ -316,7 +314,7 @@ def _interrupted(exc: BaseException) -> int:
     signum = int(getattr(cause, "signum", signal.SIGINT))
     name = signal.Signals(signum).name
     click.echo(f"9router-smoke: interrupted by {name} before the reports were written", err=True)
-    return 128 + signum
+    return for_signal(signum)
 
 
 def main(argv: Sequence[str] | None = None, *, origin_labels: dict[str, str] | None = None) -> int:

@@ -22,7 +22,7 @@ from smoke.context import error_text
 from smoke.errors import ProbeError, SmokeError
 from smoke.failures import FailureKind
 from smoke.http import Client, Response, current_check
-from smoke.model import Check, CheckOutcome, Result, RunReport
+from smoke.model import Check, CheckOutcome, Result
 from smoke.settings import Settings
 from smoke.wording import duration
 
@@ -171,6 +171,11 @@ class Readiness:
             f"wait-for-ready: ready after {duration(self.waited)} and {self.attempts} attempts "
             f"({answered}; before that: {self.before_ready() or 'nothing'}); not counted in the checks' time"
         )
+
+    @property
+    def ended_early(self) -> str | None:
+        """Why the run ended before its checks (the report's `interrupted`), when the target never got ready."""
+        return None if self.ready else f"not ready after {duration(self.limit)}; last seen: {self.last_seen}"
 
     def as_json(self) -> dict[str, Any]:
         """The `readiness` section of the JSON report."""
@@ -335,11 +340,3 @@ def not_run(checks: list[Check], settings: Settings, readiness: Readiness) -> li
         result = Result.skipped("skipped by configuration") if skipped else Result.errored(reason)
         outcomes.append(settings.outcome(check, result, 0))
     return outcomes
-
-
-def annotate(report: RunReport, readiness: Readiness) -> None:
-    """Put the wait in the report: a note first, the JSON section, and why the run ended early."""
-    report.notes.insert(0, readiness.note(report.base_url))
-    report.extra["readiness"] = readiness.as_json()
-    if not readiness.ready:
-        report.interrupted = f"not ready after {duration(readiness.limit)}; last seen: {readiness.last_seen}"

@@ -23,6 +23,7 @@ from typing import Any
 
 from smoke.context import RunContext
 from smoke.errors import DeadlineExceeded, NeedsDashboardAuth, NotAttempted, ProbeError
+from smoke.exitcodes import for_signal
 from smoke.failures import FailureKind
 from smoke.http import current_check
 from smoke.model import Check, CheckOutcome, Result, Status
@@ -233,7 +234,7 @@ class RunInterrupted(KeyboardInterrupt):
 
     @property
     def exit_code(self) -> int:
-        return 128 + self.signum  # 130 for SIGINT, 143 for SIGTERM: the shell's convention
+        return for_signal(self.signum)  # 130 for SIGINT, 143 for SIGTERM: the shell's convention
 
 
 class Interrupts:
@@ -269,7 +270,7 @@ class Interrupts:
     @property
     def exit_code(self) -> int | None:
         """128 + the signal number once a signal arrived, else None."""
-        return None if self.signum is None else 128 + self.signum
+        return None if self.signum is None else for_signal(self.signum)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         first = self.signum is None

@@ -8,6 +8,7 @@ the `<details>` line (raw HTML: Markdown is not read there), `code_fence` around
 from __future__ import annotations
 
 from smoke.model import RunReport, Status
+from smoke.reports import watch_summary
 from smoke.reports.text import STATUS_ICON, evidence_text, flags, took, verdict_line, whole_run_ms
 from smoke.untrusted import code_fence, for_code_span, for_html, for_markdown
 from smoke.wording import measured
@@ -69,8 +70,8 @@ def render(run: RunReport) -> str:
                 "</details>",
                 "",
             ]
-    for section in run.sections:
-        lines += ["", section]
+    if run.watch is not None:
+        lines += ["", watch_summary.render(run.watch.as_json())]
     text = "\n".join(lines) + "\n"
     if len(text.encode("utf-8", "backslashreplace")) > MAX_BYTES:
         text = (

@@ -25,7 +25,7 @@ from smoke.secrets import redact, redact_report, redactor
 from smoke.settings import Settings
 from smoke.watch.options import WatchOptions
 from smoke.watch.probes import ProviderRetest, divergence
-from smoke.watch.report import build_report, exit_code, rollback_lines
+from smoke.watch.report import WatchRecord, build_report, rollback_lines, watch_exit_code
 from smoke.watch.rules import DEFAULT_AUTH_LOOP_ROUNDS, Observation, Rollback, Round, decide_rollback, observe
 from smoke.watch.session import DashboardSession
 from smoke.wording import clock_time, duration, one_line
@@ -240,18 +240,41 @@ class Watch:
         return f"{head} {'; '.join(parts) or 'nothing ran'}"
 
     def _finish(self) -> WatchRun:
-        report = build_report(self)
-        report.paid_requests = sum(1 for r in self.requests if is_paid(r["method"], r["path"]))
-        report = redact_report(report)  # values masked before any sink renders them
+        record = self._record()
+        report = redact_report(build_report(record))  # values masked before any sink renders them
         paths = report_paths(self.settings)
         problems = write_all(report, paths, self.requests)
         self._say(console.render(report))
         self._say(rollback_lines(self.rollback, self.options.sustain))
         for crash in self.crashes:
             sys.stderr.write(crash)
-        code = exit_code(self, report, problems)
+        code = watch_exit_code(record, report, problems)
         problems += publish_to_github(report, code, paths, self.requests, self.out)
         return WatchRun(report, code, self.requests, problems, self.rollback)
+
+    def _record(self) -> WatchRecord:
+        """The watch as it ended, frozen: what its report is built from."""
+        return WatchRecord(
+            settings=self.settings,
+            options=self.options,
+            checks=tuple(self.checks),
+            rounds=tuple(self.rounds),
+            rollback=self.rollback,
+            version=self.version,
+            started_at=self.started_at,
+            elapsed_s=self.clock() - self.started,
+            ended=self.ended,
+            interrupted=self.interrupted,
+            signum=self.signum,
+            crashed=bool(self.crashes),
+            auth_loop_rounds=self.auth_loop_rounds,
+            provider_retests=self.retest.count,
+            logins=self.session.logins,
+            failed_logins=self.session.failed_logins,
+            eligible=tuple(self.eligible),
+            not_watched=tuple(self.not_watched.items()),
+            paid_requests=sum(1 for r in self.requests if is_paid(r["method"], r["path"])),
+        )
 
 
 def run_watch(settings: Settings, options: WatchOptions, out: TextIO | None = None) -> WatchRun:
