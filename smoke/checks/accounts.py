@@ -18,6 +18,7 @@ from smoke import inventory
 from smoke.context import RunContext
 from smoke.model import Phase, Result, Severity
 from smoke.registry import check
+from smoke.wording import clock_time
 
 DEFAULT_MAX_UNHEALTHY_SHARE = 0.5
 LOCKS_REPLACED_IN = (0, 2, 99)  # the release that replaced rateLimitedUntil with model locks
@@ -63,14 +64,16 @@ def classify(conn: dict[str, Any], now: datetime, models: frozenset[str], legacy
     if not models and test_status == "unavailable" and locks:
         blocking = locks  # the dashboard's rule: unavailable while any lock is active
     if blocking:
-        what = ", ".join(f"{'every model' if m == '*' else m} until {t:%H:%M:%SZ}" for m, t in sorted(blocking.items()))
+        what = ", ".join(
+            f"{'every model' if m == '*' else m} until {clock_time(t)}" for m, t in sorted(blocking.items())
+        )
         state = "rate-limited" if limited else "unavailable"
         return AccountState(name, provider, state, f"{what}" + (f" (errorCode {code})" if code else ""))
     until = inventory.parse_time(conn.get("rateLimitedUntil"))
     if legacy and until is not None and until > now:
-        return AccountState(name, provider, "rate-limited", f"rateLimitedUntil {until:%H:%M:%SZ}")
+        return AccountState(name, provider, "rate-limited", f"rateLimitedUntil {clock_time(until)}")
     if locks:
-        what = ", ".join(f"{m} until {t:%H:%M:%SZ}" for m, t in sorted(locks.items()))
+        what = ", ".join(f"{m} until {clock_time(t)}" for m, t in sorted(locks.items()))
         return AccountState(name, provider, "degraded", f"serves the critical models; locked: {what}")
     return AccountState(name, provider, "ok", "ok")
 
