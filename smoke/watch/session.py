@@ -80,4 +80,4 @@ class DashboardSession:
         # Only an answer from the server counts towards its lockout; a refused connection does not.
         if outcome.result.evidence.get("status") is not None:
             self.failed_logins += 1
-            self.failure = f"at {clock_time(datetime.now(UTC).isoformat())}: {one_line(outcome.result.message, 160)}"
+            self.failure = f"at {clock_time(datetime.now(UTC))}: {one_line(outcome.result.message, 160)}"
