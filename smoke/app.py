@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from smoke import readiness, registry, schemas
 from smoke.context import RunContext
-from smoke.exitcodes import ExitCode
+from smoke.exitcodes import ExitCode, exit_code
 from smoke.http import Client, current_check
 from smoke.model import RunReport, is_paid
 from smoke.secrets import redact, redact_report, redactor
@@ -131,6 +131,16 @@ def publish_to_github(
     return github.publish(report, exit_code=exit_code, paths=paths, requests=requests, out=out)
 
 
+def run_notes(settings: Settings, cause: str | None, waited: readiness.Readiness | None) -> list[str]:
+    """The report's notes, in order: the one cause shared by the failures, the wait, an --insecure warning."""
+    notes = [cause] if cause is not None else []
+    if waited is not None:
+        notes.append(waited.note(settings.base_url))
+    if settings.insecure:
+        notes.append("TLS certificates were not verified (--insecure): fine for a preview, never for production")
+    return notes
+
+
 def run_gate(settings: Settings, out: TextIO | None = None) -> GateRun:
     """Run the checks of `settings.phase`, write the reports, and return the outcome.
 
@@ -181,29 +191,25 @@ def _run(settings: Settings, out: TextIO | None, interrupts: Any) -> GateRun:
         outcomes = runner.run()
         version_reader.join(runner.time_left())
         version_seen = ctx.version() if not version_reader.is_alive() else None
+    from smoke import verdict
+    from smoke.reports import console, write_all
+
+    decided = verdict.decide(outcomes, settings.p1_scope)
     report = RunReport(
         phase=settings.phase,
         base_url=settings.base_url,
         version=version_seen,
-        outcomes=outcomes,
-        verdict="pass",
+        outcomes=list(decided.outcomes),
+        verdict=decided.verdict,
         p1_scope=sorted(settings.p1_scope),
         started_at=started_at,
         duration_ms=int((time.monotonic() - started) * 1000),
         model=settings.model,
+        notes=run_notes(settings, common_cause(outcomes), waited),
+        interrupted=(waited.ended_early if waited is not None else None) or runner.interrupted,
+        paid_requests=sum(1 for r in client.records if is_paid(r.method, r.path)),
+        readiness=waited.as_json() if waited is not None else None,
     )
-    if waited is not None:
-        readiness.annotate(report, waited)
-    report.interrupted = report.interrupted or runner.interrupted
-    if (cause := common_cause(outcomes)) is not None:
-        report.notes.insert(0, cause)
-    if settings.insecure:
-        report.notes.append("TLS certificates were not verified (--insecure): fine for a preview, never for production")
-    from smoke import verdict
-    from smoke.reports import console, write_all
-
-    report.verdict = verdict.decide(outcomes, settings.p1_scope)
-    report.paid_requests = sum(1 for r in client.records if is_paid(r.method, r.path))
     report = redact_report(report)  # values masked before any sink renders them
     client.close()
     requests = request_rows(client, since=started)
@@ -212,10 +218,6 @@ def _run(settings: Settings, out: TextIO | None, interrupts: Any) -> GateRun:
     out.write(redact(console.render(report)) + "\n")
     for crash in runner.crashes:
         sys.stderr.write(crash)
-    code = ExitCode.PASSED if report.verdict == "pass" else ExitCode.GATE_FAILED
-    if runner.crashes or (problems and code is ExitCode.PASSED):
-        code = ExitCode.INTERNAL_ERROR
-    if interrupts.exit_code is not None:
-        code = ExitCode(interrupts.exit_code)  # the run was cut short: never report it as passed
+    code = exit_code(decided.passed, signum=interrupts.signum, crashed=bool(runner.crashes), unwritten=bool(problems))
     problems += publish_to_github(report, code, paths, requests, out)
     return GateRun(report, code, requests, problems)

@@ -22,7 +22,7 @@ from click.core import ParameterSource
 
 from smoke.ci import in_github_actions
 from smoke.errors import UsageError
-from smoke.exitcodes import ExitCode
+from smoke.exitcodes import ExitCode, exit_code, for_signal
 from smoke.untrusted import for_console, for_console_block, guard_console
 
 # The checklist's variable names are the environment fallbacks.
@@ -257,11 +257,9 @@ def merge_command(
 
     paths = github.report_paths({"report": report, "junit": junit, "summary": summary})
     fleet_run = merge.gather(list(reports), exclude=paths.values(), expect=expect_reports)
-    code = int(fleet_run.exit_code)
     click.echo(redact(fleet.console(fleet_run)))
     problems = fleet.write_all(fleet_run, paths)
-    if problems and code == ExitCode.PASSED:
-        code = ExitCode.INTERNAL_ERROR  # as for one run: a green verdict whose files are missing is no pass
+    code = exit_code(not fleet_run.failed, unwritten=bool(problems))  # files missing: no pass, as for one run
     if in_github_actions():
         problems += fleet.publish(fleet_run, exit_code=code, paths=paths)
     return _finished(problems, code)
@@ -339,7 +337,7 @@ def _interrupted(exc: BaseException) -> Outcome:
     signum = int(getattr(cause, "signum", signal.SIGINT))
     problem = f"interrupted by {signal.Signals(signum).name} before the reports were written"
     click.echo(f"9router-smoke: {problem}", err=True)
-    return Outcome(128 + signum, (problem,))
+    return Outcome(for_signal(signum), (problem,))
 
 
 def main(argv: Sequence[str] | None = None, *, origin_labels: Mapping[str, str] | None = None) -> int:

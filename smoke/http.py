@@ -42,8 +42,9 @@ from smoke.dead_target import DeadTarget
 from smoke.errors import DeadlineExceeded, NotAttempted, ProbeError
 from smoke.failures import FailureKind
 from smoke.http_budget import GuardedAdapter, RequestGuard, current_guard
-from smoke.http_errors import redirect_error, seconds_text, transport_error
+from smoke.http_errors import redirect_error, transport_error
 from smoke.secrets import redactor
+from smoke.wording import duration
 
 # Which check a request belongs to, so flaky retries are attributed to the right result.
 current_check: contextvars.ContextVar[str] = contextvars.ContextVar("current_check", default="-")
@@ -372,13 +373,12 @@ class Client:
         if (cause := guard.abandoned) is not None:
             return ProbeError(
                 cause.kind,
-                f"{endpoint}: no answer after {seconds_text(guard.elapsed())}, "
-                f"when the target was judged dead: {cause}",
+                f"{endpoint}: no answer after {duration(guard.elapsed())}, when the target was judged dead: {cause}",
             )
         if status is not None:
             return ProbeError(
                 FailureKind.TIMEOUT,
-                f"{endpoint}: the answer was still arriving after {seconds_text(budget)} "
+                f"{endpoint}: the answer was still arriving after {duration(budget)} "
                 f"({size or guard.received} bytes so far); the server sends too slowly; check it, or raise --timeout",
                 status=status,
             )
@@ -386,13 +386,13 @@ class Client:
             return ProbeError(
                 FailureKind.TIMEOUT,
                 f"{endpoint}: {self._host} sent only {guard.received} bytes of its answer's headers within "
-                f"{seconds_text(budget)}; the server sends too slowly or is hanging; check it, or raise --timeout",
+                f"{duration(budget)}; the server sends too slowly or is hanging; check it, or raise --timeout",
                 answered=True,
             )
         return ProbeError(
             FailureKind.TIMEOUT,
             f"{endpoint}: {self._host} accepted the connection but sent no answer within "
-            f"{seconds_text(budget)}; the server is hanging or overloaded",
+            f"{duration(budget)}; the server is hanging or overloaded",
         )
 
     def _read_capped(self, raw: requests.Response, endpoint: str, started: float, budget: float) -> bytes:
@@ -412,7 +412,7 @@ class Client:
             if time.monotonic() - started > budget:
                 raise ProbeError(
                     FailureKind.TIMEOUT,
-                    f"{endpoint}: the answer was still arriving after {seconds_text(budget)} ({size} bytes so far); "
+                    f"{endpoint}: the answer was still arriving after {duration(budget)} ({size} bytes so far); "
                     "the server sends too slowly; check it, or raise --timeout",
                     status=raw.status_code,
                 )
@@ -480,7 +480,7 @@ def _chunks(raw: requests.Response, endpoint: str, budget: float) -> Iterator[by
     except urllib3.exceptions.ReadTimeoutError:
         raise ProbeError(
             FailureKind.TIMEOUT,
-            f"{endpoint}: the answer stopped arriving for {seconds_text(budget)} after it had started; "
+            f"{endpoint}: the answer stopped arriving for {duration(budget)} after it had started; "
             "the server is hanging mid-answer",
             status=raw.status_code,
         ) from None

@@ -11,12 +11,7 @@ import requests
 
 from smoke.errors import ProbeError
 from smoke.failures import FailureKind
-
-
-def seconds_text(seconds: float) -> str:
-    """`10s`, `1.5s`, `0.2s`: a timeout as a person would write it."""
-    return f"{seconds:.0f}s" if seconds >= 10 or seconds == int(seconds) else f"{seconds:.1f}s"
-
+from smoke.wording import duration
 
 _DNS_FAILURE = (
     "name or service not known",
@@ -49,14 +44,14 @@ def transport_error(exc: requests.RequestException, endpoint: str, base: str, bu
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return ProbeError(
             FailureKind.TIMEOUT,
-            f"{endpoint}: no connection to {host} within {seconds_text(budget)}; "
+            f"{endpoint}: no connection to {host} within {duration(budget)}; "
             "check the address, firewall and that 9router is running",
         )
     if isinstance(exc, requests.exceptions.ReadTimeout):
         return ProbeError(
             FailureKind.TIMEOUT,
             f"{endpoint}: {host} accepted the connection but sent no answer within "
-            f"{seconds_text(budget)}; the server is hanging or overloaded",
+            f"{duration(budget)}; the server is hanging or overloaded",
         )
     if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
         return ProbeError(FailureKind.RESET, f"{endpoint}: the connection broke while the answer was arriving")

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from smoke.wording import clock_time
+
 # Built-in provider aliases (alias -> provider id), from 9router 0.5.69's provider registry.
 PROVIDER_ALIASES = {
     "ag": "antigravity",
@@ -57,6 +59,13 @@ def model_prefix(connection: dict[str, Any]) -> str:
     node = connection.get("providerSpecificData") or {}
     provider = str(connection.get("provider", ""))
     return str(node.get("prefix") or ALIAS_OF.get(provider) or provider)
+
+
+def upstream_model(model: str | None) -> str | None:
+    """`fake/fake-small` -> `fake-small`: locks are keyed by the upstream model name."""
+    if not model or "/" not in model:
+        return None
+    return model.split("/", 1)[1]
 
 
 def is_custom_node(provider_id: str) -> bool:
@@ -139,11 +148,7 @@ def health(connection: dict[str, Any], now: datetime, model: str | None = None) 
             locked,
         )
     if "*" in locks:
-        return Health(ident, name, False, f"every model locked until {_hhmmss(locks['*'])}", locked)
+        return Health(ident, name, False, f"every model locked until {clock_time(locks['*'])}", locked)
     if model and model in locks:
-        return Health(ident, name, False, f"{model} locked until {_hhmmss(locks[model])}", locked)
+        return Health(ident, name, False, f"{model} locked until {clock_time(locks[model])}", locked)
     return Health(ident, name, True, "ok", locked)
-
-
-def _hhmmss(moment: datetime) -> str:
-    return moment.strftime("%H:%M:%SZ")

@@ -17,7 +17,7 @@ from typing import Any
 
 from smoke import __version__, schemas
 from smoke.errors import UsageError
-from smoke.exitcodes import ExitCode
+from smoke.exitcodes import ExitCode, exit_code
 
 SCHEMA_VERSION = 1
 _GLOB_CHARS = frozenset("*?[")
@@ -57,7 +57,7 @@ class Fleet:
 
     @property
     def exit_code(self) -> ExitCode:
-        return ExitCode.GATE_FAILED if self.failed else ExitCode.PASSED
+        return exit_code(not self.failed)
 
 
 def gather(patterns: list[str], *, exclude: Iterable[Path | None] = (), expect: int | None = None) -> Fleet:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -118,6 +118,40 @@ class CheckOutcome:
         return self.result.status
 
 
+@dataclass(frozen=True)
+class WatchSection:
+    """What a watch adds to its report: the JSON report's `watch` object (schema: report.json) and,
+    from its `rollback`, the top-level `rollback` flag. The summary renders its watch section from
+    `as_json()` only, so the summary and the JSON can never disagree."""
+
+    duration_s: float
+    interval_s: float
+    sustain_s: float
+    stop_on_rollback: bool
+    provider_retest: bool
+    ended: str
+    elapsed_s: float
+    rounds_run: int
+    chats_spent: int
+    provider_retests: int
+    logins: int
+    failed_logins: int
+    watched: list[str]
+    rollback_eligible: list[str]
+    not_watched: dict[str, str]
+    rollback: dict[str, Any]  # {"triggered": False}, or the signal (watch/outcomes.py rollback_data)
+    episodes: list[dict[str, Any]]
+    escalations: list[dict[str, Any]]
+    timeline: list[dict[str, Any]]
+
+    @property
+    def rolled_back(self) -> bool:
+        return self.rollback.get("triggered") is True
+
+    def as_json(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
 @dataclass
 class RunReport:
     """A whole run: target, outcomes and verdict. Every report format renders only this."""
@@ -126,16 +160,16 @@ class RunReport:
     base_url: str
     version: str | None
     outcomes: list[CheckOutcome]
-    verdict: str  # "pass" | "fail"
+    verdict: str  # "pass" | "fail" (smoke/verdict.py decide)
     p1_scope: list[str]
     started_at: str
     duration_ms: int
     model: str | None = None
     notes: list[str] = field(default_factory=list)
     interrupted: str | None = None  # why the run ended early (deadline, signal), if it did
-    extra: dict[str, Any] = field(default_factory=dict)  # phase-specific JSON sections (watch, ...)
-    sections: list[str] = field(default_factory=list)  # phase-specific Markdown summary sections
     paid_requests: int | None = None  # requests that may be billed (is_paid), retries included
+    readiness: dict[str, Any] | None = None  # the --wait-for-ready section of the JSON report, when waited
+    watch: WatchSection | None = None  # a watch's section (JSON `rollback` and `watch`, the summary's part)
 
     @property
     def blocking(self) -> list[CheckOutcome]:

@@ -24,10 +24,12 @@ from typing import Any
 from smoke import registry
 from smoke.context import RunContext
 from smoke.errors import DeadlineExceeded, NeedsDashboardAuth, NotAttempted, ProbeError
+from smoke.exitcodes import for_signal
 from smoke.failures import FailureKind
 from smoke.http import current_check
 from smoke.model import Check, CheckOutcome, Result, Status
 from smoke.secrets import redact, safe_evidence
+from smoke.wording import duration
 
 # How often the main thread looks for a stop requested by a signal handler.
 STOP_POLL_SECONDS = 0.05
@@ -77,7 +79,7 @@ class Runner:
         if self.stop_requested is not None:
             self.stop(self.stop_requested)
         if not self._stop.is_set() and not all(self.done[c].is_set() for c in self.selected):
-            self.interrupted = f"the run deadline ({_duration(self.ctx.settings.deadline)}) passed"
+            self.interrupted = f"the run deadline ({duration(self.ctx.settings.deadline)}) passed"
         self._stop.set()  # a check finishing from now on is too late for the reports
         return [self._outcome(c) for c in self.checks]
 
@@ -236,7 +238,7 @@ class RunInterrupted(KeyboardInterrupt):
 
     @property
     def exit_code(self) -> int:
-        return 128 + self.signum  # 130 for SIGINT, 143 for SIGTERM: the shell's convention
+        return for_signal(self.signum)  # 130 for SIGINT, 143 for SIGTERM: the shell's convention
 
 
 class Interrupts:
@@ -272,7 +274,7 @@ class Interrupts:
     @property
     def exit_code(self) -> int | None:
         """128 + the signal number once a signal arrived, else None."""
-        return None if self.signum is None else 128 + self.signum
+        return None if self.signum is None else for_signal(self.signum)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         first = self.signum is None
@@ -284,11 +286,3 @@ class Interrupts:
         # own while it starts a thread), and waiting for it would hang the gate. The runner's wait
         # loop sees the request within STOP_POLL_SECONDS and stops from the main thread.
         runner.stop_requested = f"interrupted by {signal.Signals(signum).name}"
-
-
-def _duration(seconds: float) -> str:
-    """`90s`, `5m`, `1h`: the deadline as the user wrote it, roughly."""
-    for unit, size in (("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds / size:.0f}{unit}"
-    return f"{seconds:g}s"

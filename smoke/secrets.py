@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus
 
 if TYPE_CHECKING:
-    from smoke.model import RunReport
+    from smoke.model import RunReport, WatchSection
 
 MASK = "***"
 
@@ -227,9 +227,14 @@ class Redactor:
             outcomes=outcomes,
             notes=[self.redact_value(n) for n in run.notes],
             interrupted=self.redact_value(run.interrupted) if run.interrupted else run.interrupted,
-            extra=self.redact_data(run.extra),
-            sections=[self.redact(s) for s in run.sections],
+            readiness=self.redact_data(run.readiness) if run.readiness is not None else None,
+            watch=self._redact_watch(run.watch),
         )
+
+    def _redact_watch(self, watch: WatchSection | None) -> WatchSection | None:
+        if watch is None:
+            return None
+        return dataclasses.replace(watch, **{k: self.redact_data(v) for k, v in watch.as_json().items()})
 
 
 def is_key(value: Any) -> bool:

@@ -20,7 +20,8 @@ import urllib3
 
 from smoke.errors import DeadlineExceeded
 from smoke.http import USER_AGENT, Client, RequestRecord, current_check
-from smoke.http_errors import seconds_text, transport_error
+from smoke.http_errors import transport_error
+from smoke.wording import duration
 
 MAX_STREAM_BYTES = 1024 * 1024  # a `max_tokens` 32 answer is a few KB in any dialect
 MAX_EVENTS = 2000
@@ -208,7 +209,7 @@ def _chunks(raw: requests.Response, started: float, budget: float) -> Iterator[b
     while True:
         left = budget - (time.monotonic() - started)
         if left <= 0:
-            raise _Cut(f"the stream was still open after {seconds_text(budget)} (the whole-stream time budget)")
+            raise _Cut(f"the stream was still open after {duration(budget)} (the whole-stream time budget)")
         sock = getattr(connection, "sock", None)
         if sock is not None:
             sock.settimeout(max(left, 0.01))  # a stalled stream cannot outlive the budget
@@ -216,7 +217,7 @@ def _chunks(raw: requests.Response, started: float, budget: float) -> Iterator[b
             chunk = raw.raw.read1(65536, decode_content=True)
         except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
             raise _Cut(
-                f"the stream stalled and was still open after {seconds_text(budget)} (the whole-stream time budget)"
+                f"the stream stalled and was still open after {duration(budget)} (the whole-stream time budget)"
             ) from None
         except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError, OSError):
             raise _Cut("the connection broke in the middle of the stream") from None

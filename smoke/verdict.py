@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from smoke.model import CheckOutcome, Severity, Status
 
@@ -16,9 +18,22 @@ def is_blocking(severity: Severity, scope: str, status: Status, p1_scope: Iterab
     return severity is Severity.P0 or scope in set(p1_scope)
 
 
-def decide(outcomes: list[CheckOutcome], p1_scope: Iterable[str]) -> str:
-    """Mark each outcome's `blocking` flag and return "fail" if any blocks, else "pass"."""
+@dataclass(frozen=True)
+class Verdict:
+    """What the gate decided: "pass" or "fail", which checks block, and the outcomes marked with it."""
+
+    verdict: str  # "pass" | "fail"
+    blocking: tuple[str, ...]  # ids of the blocking outcomes, in report order
+    outcomes: tuple[CheckOutcome, ...]  # copies of the outcomes judged, each with its `blocking` flag
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "pass"
+
+
+def decide(outcomes: Sequence[CheckOutcome], p1_scope: Iterable[str]) -> Verdict:
+    """The verdict on `outcomes`; they are left as they are (the Verdict carries marked copies)."""
     scope = set(p1_scope)
-    for outcome in outcomes:
-        outcome.blocking = is_blocking(outcome.severity, outcome.scope, outcome.status, scope)
-    return "fail" if any(o.blocking for o in outcomes) else "pass"
+    judged = tuple(dataclasses.replace(o, blocking=is_blocking(o.severity, o.scope, o.status, scope)) for o in outcomes)
+    blocking = tuple(o.id for o in judged if o.blocking)
+    return Verdict("fail" if blocking else "pass", blocking, judged)

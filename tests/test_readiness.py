@@ -19,13 +19,15 @@ from typing import Any
 import pytest
 
 from smoke import readiness
+from smoke.app import run_notes
 from smoke.errors import ProbeError
 from smoke.failures import FailureKind
 from smoke.http import Client
-from smoke.model import Phase, RunReport, Severity, Status
-from smoke.readiness import Readiness, format_duration, version_matches, wait_until_ready
+from smoke.model import Phase, Severity, Status
+from smoke.readiness import Readiness, version_matches, wait_until_ready
 from smoke.registry import for_phase
 from smoke.settings import Settings
+from smoke.wording import duration
 
 OK = (200, "application/json", b'{"ok":true}', {})
 PLACEHOLDER = (
@@ -308,7 +310,7 @@ def test_a_hanging_target_is_described_as_no_answer(fake):
     [(0.4, "0.4s"), (2, "2s"), (21.43, "21.4s"), (60, "1m"), (90, "1m 30s"), (300, "5m"), (3600, "60m")],
 )
 def test_durations_read_the_way_a_person_writes_them(seconds, text):
-    assert format_duration(seconds) == text
+    assert duration(seconds) == text
 
 
 @pytest.mark.parametrize(
@@ -344,16 +346,18 @@ def test_a_target_that_never_got_ready_reports_every_selected_check_as_not_run()
 
 
 def test_the_wait_goes_into_the_report_as_a_first_note_a_json_section_and_an_early_end():
-    report = RunReport(Phase.PRE, "http://preview.example", None, [], "fail", [], "now", 0, notes=["other"])
+    settings = Settings(phase=Phase.PRE, base_url="http://preview.example", insecure=True)
     waited = Readiness(limit=30)
     waited.record(readiness.Observation("HTTP 502 with an HTML page", "html", 502))
     waited.waited = 30.2
-    readiness.annotate(report, waited)
-    assert report.notes[0].startswith("wait-for-ready: http://preview.example was not ready after 30s (1 attempt)")
-    assert "the deployment is still starting or crashed" in report.notes[0]
-    assert report.notes[1] == "other"
-    assert report.interrupted == "not ready after 30s; last seen: HTTP 502 with an HTML page"
-    assert report.extra["readiness"] == {
+    assert run_notes(settings, None, waited)[0].startswith("wait-for-ready: ")  # first, with no shared cause
+    notes = run_notes(settings, "9 checks failed for one reason: refused", waited)
+    assert notes[0] == "9 checks failed for one reason: refused"
+    assert notes[1].startswith("wait-for-ready: http://preview.example was not ready after 30s (1 attempt)")
+    assert "the deployment is still starting or crashed" in notes[1]
+    assert notes[2].startswith("TLS certificates were not verified (--insecure)")
+    assert waited.ended_early == "not ready after 30s; last seen: HTTP 502 with an HTML page"
+    assert waited.as_json() == {
         "limit_ms": 30000,
         "waited_ms": 30200,
         "attempts": 1,

@@ -1,5 +1,7 @@
 """The verdict table: which outcomes block the deploy."""
 
+import dataclasses
+
 import pytest
 
 from smoke.model import CheckOutcome, Result, Severity, Status
@@ -39,11 +41,22 @@ def test_decide_fails_and_marks_only_the_blocking_outcomes():
         _outcome("b", Severity.P1, "usage", Status.FAIL),
         _outcome("c", Severity.P1, "dashboard", Status.FAIL),
     ]
-    assert decide(outcomes, {"usage"}) == "fail"
-    assert [o.blocking for o in outcomes] == [False, True, False]
+    decided = decide(outcomes, {"usage"})
+    assert decided.verdict == "fail" and not decided.passed
+    assert decided.blocking == ("b",)
+    assert [o.blocking for o in decided.outcomes] == [False, True, False]
+    assert not any(o.blocking for o in outcomes)  # the outcomes judged are left as they were
+
+
+def test_a_verdict_is_a_frozen_value() -> None:
+    decided = decide([_outcome("a", Severity.P0, "core", Status.FAIL)], set())
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        decided.verdict = "pass"  # type: ignore[misc]
 
 
 def test_decide_passes_when_only_out_of_scope_p1_failures_remain():
     outcomes = [_outcome("a", Severity.P0, "core", Status.PASS), _outcome("b", Severity.P1, "usage", Status.ERROR)]
-    assert decide(outcomes, set()) == "pass"
-    assert not any(o.blocking for o in outcomes)
+    decided = decide(outcomes, set())
+    assert decided.verdict == "pass" and decided.passed
+    assert decided.blocking == ()
+    assert not any(o.blocking for o in decided.outcomes)

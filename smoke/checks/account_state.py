@@ -18,6 +18,7 @@ from smoke import inventory
 from smoke.context import RunContext
 from smoke.model import Phase, Result, Severity, Watched
 from smoke.registry import check
+from smoke.wording import clock_time
 
 LOCKS_REPLACED_IN = (0, 2, 99)  # the release that replaced rateLimitedUntil with model locks
 _RATE_LIMIT_TEXT = re.compile(r"rate limit|too many requests|quota exceeded|capacity|overloaded", re.I)
@@ -62,14 +63,16 @@ def classify(conn: dict[str, Any], now: datetime, models: frozenset[str], legacy
     if not models and test_status == "unavailable" and locks:
         blocking = locks  # the dashboard's rule: unavailable while any lock is active
     if blocking:
-        what = ", ".join(f"{'every model' if m == '*' else m} until {t:%H:%M:%SZ}" for m, t in sorted(blocking.items()))
+        what = ", ".join(
+            f"{'every model' if m == '*' else m} until {clock_time(t)}" for m, t in sorted(blocking.items())
+        )
         state = "rate-limited" if limited else "unavailable"
         return AccountState(name, provider, state, f"{what}" + (f" (errorCode {code})" if code else ""))
     until = inventory.parse_time(conn.get("rateLimitedUntil"))
     if legacy and until is not None and until > now:
-        return AccountState(name, provider, "rate-limited", f"rateLimitedUntil {until:%H:%M:%SZ}")
+        return AccountState(name, provider, "rate-limited", f"rateLimitedUntil {clock_time(until)}")
     if locks:
-        what = ", ".join(f"{m} until {t:%H:%M:%SZ}" for m, t in sorted(locks.items()))
+        what = ", ".join(f"{m} until {clock_time(t)}" for m, t in sorted(locks.items()))
         return AccountState(name, provider, "degraded", f"serves the critical models; locked: {what}")
     return AccountState(name, provider, "ok", "ok")
 
@@ -110,7 +113,7 @@ def account_state(ctx: RunContext) -> Result:
     problems: list[str] = []
     named: set[str] = set()  # connections already named under a critical provider
 
-    model = _upstream_model(ctx.settings.model)
+    model = inventory.upstream_model(ctx.settings.model)
     for name in ctx.settings.critical:
         mine = [c for c in connections if inventory.matches(c, name)]
         critical = [classify(c, now, frozenset({model}) if model else models, legacy) for c in mine]
@@ -161,11 +164,4 @@ def account_state(ctx: RunContext) -> Result:
 def _critical_models(ctx: RunContext) -> frozenset[str]:
     """Upstream names of --model and the critical aliases' targets (locks are keyed by these)."""
     targets = [ctx.settings.model or "", *map(str, ctx.settings.post.critical_aliases.values())]
-    return frozenset(m for m in (_upstream_model(t) for t in targets) if m)
-
-
-def _upstream_model(model: str | None) -> str | None:
-    """`fake/fake-small` -> `fake-small`: locks are keyed by the upstream model name."""
-    if not model or "/" not in model:
-        return None
-    return model.split("/", 1)[1]
+    return frozenset(m for m in (inventory.upstream_model(t) for t in targets) if m)

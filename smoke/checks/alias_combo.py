@@ -21,6 +21,7 @@ from smoke.context import RunContext
 from smoke.errors import NeedsDashboardAuth, ProbeError
 from smoke.model import Phase, Result, Severity, Status
 from smoke.registry import check
+from smoke.wording import one_line
 
 NO_EXPECTATIONS = (
     "no critical aliases or combos configured: pass --critical-aliases ALIAS=PROVIDER/MODEL / "
@@ -152,7 +153,7 @@ def alias_combo(ctx: RunContext) -> Result:
         result, chat = chat_once(ctx, alias)
         info.update(status=chat["status"], answered_by=chat.get("answered_by"), latency_ms=chat["latency_ms"])
         if result.status is not Status.PASS:
-            problems.append(f"chat via alias {alias} failed: {_cut(result.message)}")
+            problems.append(f"chat via alias {alias} failed: {one_line(result.message, 200)}")
         elif not same_model(chat.get("answered_by"), wanted):
             problems.append(f"alias {alias} was answered by {chat.get('answered_by')}, expected {wanted}")
         else:
@@ -168,7 +169,7 @@ def alias_combo(ctx: RunContext) -> Result:
         answered = chat.get("answered_by")
         info.update(status=chat["status"], answered_by=answered, latency_ms=chat["latency_ms"])
         if result.status is not Status.PASS:
-            problems.append(f"chat via combo {combo} failed (no member answered): {_cut(result.message)}")
+            problems.append(f"chat via combo {combo} failed (no member answered): {one_line(result.message, 200)}")
             continue
         found = answering_member(members[combo], answered)
         if found is None:
@@ -235,9 +236,3 @@ def _lists_custom_nodes(version: str | None, listed: set[str], answered: set[str
     if any(inventory.is_custom_node(t.split("/", 1)[0]) and t not in listed for t in answered):
         return False
     return inventory.lists_custom_node_models(version)
-
-
-def _cut(text: str, limit: int = 200) -> str:
-    """A server's error text can carry a whole upstream JSON body: keep the head."""
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 3] + "..."

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from smoke import inventory
+from smoke import inventory, wording
 from smoke.context import RunContext
 from smoke.model import Phase, Result, Severity
 from smoke.registry import check
@@ -119,7 +119,7 @@ def error_budget(ctx: RunContext) -> Result:
     connections = ctx.providers()
     scope = _scope(ctx, connections)
     names = _provider_names(connections)
-    label = _window_label(window)
+    label = wording.duration(window)
     evidence: dict[str, Any] = {
         "window_seconds": window,
         "max_failed": max_failed,
@@ -254,10 +254,5 @@ def _provider_names(connections: list[dict[str, Any]]) -> dict[str, str]:
     return {str(c.get("provider", "")).lower(): inventory.model_prefix(c) for c in connections}
 
 
-def _window_label(seconds: float) -> str:
-    return f"{seconds / 60:g}m" if seconds >= 60 else f"{seconds:g}s"
-
-
 def _hhmmss(value: Any) -> str:
-    moment = inventory.parse_time(value)
-    return moment.strftime("%H:%M:%SZ") if moment else "unknown time"
+    return wording.clock_time(inventory.parse_time(value), unknown="unknown time")

@@ -20,7 +20,7 @@ def provider_inventory(ctx: RunContext) -> Result:
     connections = ctx.providers()
     now = datetime.now(UTC)
     critical = ctx.settings.critical
-    upstream_model = _upstream_model(ctx.settings.model)
+    upstream_model = inventory.upstream_model(ctx.settings.model)
     inactive = [c for c in connections if c.get("isActive") is False]
     evidence: dict = {"connections": len(connections), "inactive": len(inactive), "critical": {}}
     problems: list[str] = []
@@ -64,10 +64,3 @@ def provider_inventory(ctx: RunContext) -> Result:
         f"{name}: {info['healthy']}/{info['connections']} healthy" for name, info in evidence["critical"].items()
     )
     return Result.passed(f"{summary}; {len(inactive)} of {len(connections)} disabled", **evidence)
-
-
-def _upstream_model(model: str | None) -> str | None:
-    """`fake/fake-small` -> `fake-small`: locks are keyed by the upstream model name."""
-    if not model or "/" not in model:
-        return None
-    return model.split("/", 1)[1]

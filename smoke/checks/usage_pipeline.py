@@ -26,6 +26,7 @@ from smoke.context import RunContext
 from smoke.inventory import parse_time
 from smoke.model import Phase, Result, Severity, Status
 from smoke.registry import check
+from smoke.wording import clock_time, duration
 
 POLL_INTERVAL_S = 0.25
 # How often we look whether the chat has answered (we wait for it without a thread of its own).
@@ -70,7 +71,7 @@ def recorded_since(
     newest = parse_time(after.latest)
     if chat_date is not None and newest is not None and newest >= earliest_own_record(chat_date, chat_ms):
         return "time", (
-            f"latest record {after.latest}, the chat was answered at {chat_date:%H:%M:%S} (server clock); "
+            f"latest record {after.latest}, the chat was answered at {clock_time(chat_date)} (server clock); "
             f"totalRequests {after.total_requests}"
         )
     return None
@@ -132,7 +133,7 @@ def usage_pipeline(ctx: RunContext) -> Result:
         if time.monotonic() + POLL_INTERVAL_S > deadline:
             break
         time.sleep(POLL_INTERVAL_S)
-    wait = f"{ctx.settings.usage_wait:g}s"
+    wait = duration(ctx.settings.usage_wait)
     if chat_date is None:
         if snapshot is None:
             return Result.skipped(
@@ -150,7 +151,7 @@ def usage_pipeline(ctx: RunContext) -> Result:
     return Result.failed(
         f"the successful chat was not recorded within {wait}: totalRequests stayed {after.total_requests} and "
         f"the latest record is {after.latest or 'absent'}, older than {since} (the chat's Date header "
-        f"{chat_date:%H:%M:%S} minus its {chat_ms} ms and 1s of margin); check 9router's usage database "
+        f"{clock_time(chat_date)} minus its {chat_ms} ms and 1s of margin); check 9router's usage database "
         "and its log for 'Failed to save usage stats'",
         **evidence,
     )

@@ -50,6 +50,10 @@ def build(run: RunReport, requests: list[dict[str, Any]] | None = None) -> dict[
             else sum(1 for r in requests or [] if is_paid(str(r.get("method")), str(r.get("path"))))
         ),
     }
-    report.update(run.extra)
+    if run.readiness is not None:
+        report["readiness"] = run.readiness
+    if run.watch is not None:
+        report["rollback"] = run.watch.rolled_back
+        report["watch"] = run.watch.as_json()
     # Server text may hold lone surrogates, NaN or huge numbers: made serialisable here, once.
     return for_json(report)

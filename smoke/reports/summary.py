@@ -8,8 +8,10 @@ the `<details>` line (raw HTML: Markdown is not read there), `code_fence` around
 from __future__ import annotations
 
 from smoke.model import RunReport, Status
-from smoke.reports.text import STATUS_ICON, evidence_text, flags, seconds, took, verdict_line, whole_run_ms
+from smoke.reports import watch_summary
+from smoke.reports.text import STATUS_ICON, evidence_text, flags, took, verdict_line, whole_run_ms
 from smoke.untrusted import code_fence, for_code_span, for_html, for_markdown
+from smoke.wording import measured
 
 MAX_BYTES = 1_000_000  # GitHub refuses step summaries over 1 MiB
 
@@ -18,8 +20,8 @@ def _took(run: RunReport) -> str:
     """The whole run's time; the checks' total beside it when they ran in parallel."""
     wall = whole_run_ms(run)
     total = sum(o.duration_ms for o in run.outcomes)
-    parallel = f" ({seconds(total)} of check time, run in parallel)" if total > wall else ""
-    return f"{seconds(wall)}{parallel}"
+    parallel = f" ({measured(total)} of check time, run in parallel)" if total > wall else ""
+    return f"{measured(wall)}{parallel}"
 
 
 def _scopes(run: RunReport) -> str:
@@ -68,8 +70,8 @@ def render(run: RunReport) -> str:
                 "</details>",
                 "",
             ]
-    for section in run.sections:
-        lines += ["", section]
+    if run.watch is not None:
+        lines += ["", watch_summary.render(run.watch.as_json())]
     text = "\n".join(lines) + "\n"
     if len(text.encode("utf-8", "backslashreplace")) > MAX_BYTES:
         text = (

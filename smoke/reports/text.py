@@ -52,12 +52,6 @@ def whole_run_ms(run: RunReport) -> int:
     return max([run.duration_ms, *(o.duration_ms for o in run.outcomes)])
 
 
-def seconds(ms: int) -> str:
-    """1234 -> `1.23s`, 45600 -> `45.6s`, 300000 -> `300s`."""
-    value = ms / 1000
-    return f"{value:.2f}s" if value < 10 else f"{value:.1f}s" if value < 100 else f"{value:.0f}s"
-
-
 def took(outcome: CheckOutcome) -> str:
     """How long a check took, or "-" for one never attempted (no request was sent: no latency)."""
     return "-" if outcome.result.evidence.get("not_attempted") else f"{outcome.duration_ms} ms"

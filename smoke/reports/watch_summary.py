@@ -6,12 +6,12 @@ only, so the summary and the JSON can never disagree. Callers redact.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from smoke.model import Status
 from smoke.reports.text import STATUS_ICON
 from smoke.untrusted import for_code_span, for_markdown
+from smoke.wording import clock_time, duration
 
 MAX_ROWS = 200  # a long watch at a short interval must not blow the 1 MiB summary limit
 MESSAGE_CHARS = 160
@@ -26,7 +26,7 @@ def render(watch: dict[str, Any]) -> str:
             f"**Rollback signal:** `rollback=true` · check `{rollback['check']}` ({rollback['trigger']}) · "
             f"first failing {clock_time(rollback['first_failing_at'])} · "
             f"signalled {clock_time(rollback['triggered_at'])} after "
-            f"{span(rollback['failing_for_s'])} and {rollback['rounds']} failing rounds"
+            f"{duration(rollback['failing_for_s'])} and {rollback['rounds']} failing rounds"
             + (f" · also: {', '.join(rollback['also'])}" if rollback.get("also") else ""),
             "",
             f"> {_cell(rollback['evidence'])}",
@@ -61,22 +61,22 @@ def _headline(watch: dict[str, Any], rollback: dict[str, Any]) -> str:
     if rollback.get("triggered"):
         return (
             f"### 🛑 Watch: ROLLBACK: `{rollback['check']}` failing since {clock_time(rollback['first_failing_at'])} "
-            f"for {span(rollback['failing_for_s'])} (> --sustain {span(watch['sustain_s'])})"
+            f"for {duration(rollback['failing_for_s'])} (> --sustain {duration(watch['sustain_s'])})"
         )
     still = [e for e in watch.get("episodes") or [] if not e.get("recovered_at")]
     if still:
         names = ", ".join(f"`{e['check']}`" for e in still)
         return (
             f"### ⚠️ Watch: no rollback signal yet, but {names} still failing at the end "
-            f"(under --sustain {span(watch['sustain_s'])})"
+            f"(under --sustain {duration(watch['sustain_s'])})"
         )
-    return f"### ✅ Watch: no rollback signal ({rounds} rounds over {span(watch.get('elapsed_s', 0))})"
+    return f"### ✅ Watch: no rollback signal ({rounds} rounds over {duration(watch.get('elapsed_s', 0))})"
 
 
 def _facts(watch: dict[str, Any]) -> str:
     return (
-        f"**Rounds:** {watch.get('rounds_run', 0)}, one every {span(watch['interval_s'])} for up to "
-        f"{span(watch['duration_s'])} · **Rollback after:** {span(watch['sustain_s'])} of sustained failure · "
+        f"**Rounds:** {watch.get('rounds_run', 0)}, one every {duration(watch['interval_s'])} for up to "
+        f"{duration(watch['duration_s'])} · **Rollback after:** {duration(watch['sustain_s'])} of sustained failure · "
         f"**Paid chats spent:** {watch.get('chats_spent', 0)} · **Dashboard logins:** {watch.get('logins', 0)}"
         + (f" ({watch['failed_logins']} failed)" if watch.get("failed_logins") else "")
         + (f" · **Provider re-tests:** {watch['provider_retests']}" if watch.get("provider_retest") else "")
@@ -131,7 +131,7 @@ def _row(group: list[dict[str, Any]], checks: list[str]) -> str:
     notes += [f"re-test: {_cell(n)}" for n in first.get("retests") or []]
     notes += [f"diverged: {_cell(n)}" for n in first.get("divergence") or []]
     if len(group) == 1:
-        when = f"{clock_time(first['at'])} (+{span(first.get('offset_s', 0))})"
+        when = f"{clock_time(first['at'])} (+{duration(first.get('offset_s', 0))})"
         return f"| {first['round']} | {when} | {icons} | {chats} | {'<br>'.join(notes)} |"
     label = f"{first['round']}-{last['round']}"
     when = f"{clock_time(first['at'])} to {clock_time(last['at'])}"
@@ -142,22 +142,3 @@ def _row(group: list[dict[str, Any]], checks: list[str]) -> str:
 def _cell(text: Any, limit: int | None = None) -> str:
     """Server text in a line or a table cell: cut first (never mid-escape), then made inert."""
     return for_markdown(str(text)[:limit] if limit else str(text))
-
-
-def clock_time(iso: str | None) -> str:
-    """`2026-11-26T12:00:03+00:00` -> `12:00:03Z`."""
-    if not iso:
-        return "?"
-    try:
-        return datetime.fromisoformat(iso).astimezone(UTC).strftime("%H:%M:%SZ")
-    except ValueError:
-        return str(iso)
-
-
-def span(seconds: float) -> str:
-    """90 -> `1m30s`, 180 -> `3m`, 2.5 -> `2.5s`."""
-    seconds = float(seconds)
-    if seconds < 60:
-        return f"{seconds:.1f}s".replace(".0s", "s")
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes}m{rest}s" if rest else f"{minutes}m"

@@ -4,7 +4,7 @@ sustained failure into a rollback signal.
     options.py   WatchOptions, parse_options: the watch's own flags
     rules.py     pure decisions over the rounds: episodes, decide_rollback, escalations
     outcomes.py  the finished watch as check outcomes (summarise, the rollback-signal check)
-    report.py    the finished watch as a RunReport: `watch` section, notes, exit code
+    report.py    WatchRecord (the finished watch, frozen) as a RunReport: watch section, notes, exit code
     session.py   the watch's one dashboard login, reused by every round
     probes.py    a round's extra reads: alias/combo divergence, the opt-in provider re-test
     loop.py      Watch, run_watch: the rounds, the timing, interrupts, writing the reports

@@ -20,15 +20,15 @@ from smoke.context import RunContext
 from smoke.http import Client
 from smoke.model import Check, CheckOutcome, RunReport, Severity, Status, Watched, is_paid
 from smoke.reports import console, write_all
-from smoke.reports.watch_summary import clock_time, span
 from smoke.runner import Interrupts, Runner
 from smoke.secrets import redact, redact_report, redactor
 from smoke.settings import Settings
 from smoke.watch.options import WatchOptions
 from smoke.watch.probes import ProviderRetest, divergence
-from smoke.watch.report import build_report, exit_code, rollback_lines
-from smoke.watch.rules import CheckObservation, Rollback, Round, cut, decide_rollback, observe
+from smoke.watch.report import WatchRecord, build_report, rollback_lines, watch_exit_code
+from smoke.watch.rules import CheckObservation, Rollback, Round, decide_rollback, observe
 from smoke.watch.session import DashboardSession
+from smoke.wording import clock_time, duration, one_line
 
 
 def watch_set(settings: Settings, checks: Iterable[Check]) -> tuple[list[Check], dict[str, str]]:
@@ -112,8 +112,8 @@ class Watch:
             with Interrupts():
                 self._choose_checks()
                 self._say(
-                    f"9router-smoke watch: {self.settings.base_url} for {span(self.options.duration)}, a round "
-                    f"every {span(self.options.interval)}, rollback after {span(self.options.sustain)} of "
+                    f"9router-smoke watch: {self.settings.base_url} for {duration(self.options.duration)}, a round "
+                    f"every {duration(self.options.interval)}, rollback after {duration(self.options.sustain)} of "
                     f"sustained failure (watching {', '.join(c.id for c in self.checks)})"
                 )
                 self._loop()
@@ -238,25 +238,48 @@ class Watch:
     def _round_line(self, round_: Round) -> str:
         bad = [(c, o) for c, o in round_.observations.items() if o.failing]
         good = [c for c, o in round_.observations.items() if o.status is Status.PASS]
-        head = f"[{clock_time(round_.at)}] round {round_.number} (+{span(round_.offset)}):"
-        parts = [f"{o.status.value.upper()} {c}: {cut(o.message, 160)}" for c, o in bad]
+        head = f"[{clock_time(round_.at)}] round {round_.number} (+{duration(round_.offset)}):"
+        parts = [f"{o.status.value.upper()} {c}: {one_line(o.message, 160)}" for c, o in bad]
         if good:
             parts.append(f"pass {', '.join(good)}")
         return f"{head} {'; '.join(parts) or 'nothing ran'}"
 
     def _finish(self) -> WatchRun:
-        report = build_report(self)
-        report.paid_requests = sum(1 for r in self.requests if is_paid(r["method"], r["path"]))
-        report = redact_report(report)  # values masked before any sink renders them
+        record = self._record()
+        report = redact_report(build_report(record))  # values masked before any sink renders them
         paths = report_paths(self.settings)
         problems = write_all(report, paths, self.requests)
         self._say(console.render(report))
         self._say(rollback_lines(self.rollback, self.options.sustain))
         for crash in self.crashes:
             sys.stderr.write(crash)
-        code = exit_code(self, report, problems)
+        code = watch_exit_code(record, report, problems)
         problems += publish_to_github(report, code, paths, self.requests, self.out)
         return WatchRun(report, code, self.requests, problems, self.rollback)
+
+    def _record(self) -> WatchRecord:
+        """The watch as it ended, frozen: what its report is built from."""
+        return WatchRecord(
+            settings=self.settings,
+            options=self.options,
+            checks=tuple(self.checks),
+            rounds=tuple(self.rounds),
+            rollback=self.rollback,
+            version=self.version,
+            started_at=self.started_at,
+            elapsed_s=self.clock() - self.started,
+            ended=self.ended,
+            interrupted=self.interrupted,
+            signum=self.signum,
+            crashed=bool(self.crashes),
+            auth_loop_rounds=self.auth_loop_rounds,
+            provider_retests=self.retest.count,
+            logins=self.session.logins,
+            failed_logins=self.session.failed_logins,
+            eligible=tuple(self.eligible),
+            not_watched=tuple(self.not_watched.items()),
+            paid_requests=sum(1 for r in self.requests if is_paid(r["method"], r["path"])),
+        )
 
 
 def run_watch(settings: Settings, options: WatchOptions, out: TextIO | None = None) -> WatchRun:

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from smoke.model import Check, CheckOutcome, Result, Severity, Status
-from smoke.reports.watch_summary import clock_time, span
 from smoke.settings import Settings
-from smoke.watch.rules import Episode, Rollback, Round, cut, episodes
+from smoke.watch.rules import Episode, Rollback, Round, episodes
+from smoke.wording import clock_time, duration, one_line
 
 ROLLBACK_CHECK = "rollback-signal"
 MAX_TIMELINE_MESSAGE = 300
@@ -45,7 +45,7 @@ def summarise(
             episode = next(e for e in mine if e.first_round <= rollback.triggered_round <= e.last_round)
             back = f"; recovered at {clock_time(episode.recovered_at)}" if episode.recovered else ""
             result = Result.failed(
-                f"ROLLBACK: failing since {clock_time(episode.first_at)} for longer than --sustain {span(sustain)} "
+                f"ROLLBACK: failing since {clock_time(episode.first_at)} for longer than --sustain {duration(sustain)} "
                 f"({episode.rounds} rounds){back}: {episode.last_message}",
                 **evidence,
             )
@@ -53,19 +53,19 @@ def summarise(
             last = mine[-1]
             result = Result(
                 seen[-1][1].status,
-                f"still failing when the watch ended: since {clock_time(last.first_at)} for {span(last.duration)} "
-                f"({last.rounds} rounds, under --sustain {span(sustain)}, so no rollback signal yet): "
+                f"still failing when the watch ended: since {clock_time(last.first_at)} for {duration(last.duration)} "
+                f"({last.rounds} rounds, under --sustain {duration(sustain)}, so no rollback signal yet): "
                 f"{last.last_message}",
                 evidence,
             )
         elif mine:
             spans = "; ".join(
                 f"{clock_time(e.first_at)} to {clock_time(e.recovered_at)} ({e.rounds} round(s)): "
-                f"{cut(e.first_message, 120)}"
+                f"{one_line(e.first_message, 120)}"
                 for e in mine
             )
             result = Result.passed(
-                f"recovered within --sustain {span(sustain)}, no rollback: failed {spans}; "
+                f"recovered within --sustain {duration(sustain)}, no rollback: failed {spans}; "
                 f"passed {passed} of {len(ran)} rounds",
                 **evidence,
             )
@@ -81,7 +81,7 @@ def _rollback_outcome(rounds: Sequence[Round], rollback: Rollback | None, sustai
         result = Result.failed(
             f"rollback=true: {rollback.check} ({rollback.trigger}) "
             f"failing since {clock_time(rollback.first_failing_at)} "
-            f"for {span(rollback.failing_for)} (> --sustain {span(sustain)}, {rollback.rounds} rounds): "
+            f"for {duration(rollback.failing_for)} (> --sustain {duration(sustain)}, {rollback.rounds} rounds): "
             f"{rollback.evidence}",
             **rollback_data(rollback),
         )
@@ -89,13 +89,13 @@ def _rollback_outcome(rounds: Sequence[Round], rollback: Rollback | None, sustai
         result = Result.skipped("not decided: no round ran")
     else:
         result = Result.passed(
-            f"rollback=false: no blocking failure lasted longer than --sustain {span(sustain)} over {len(rounds)} "
+            f"rollback=false: no blocking failure lasted longer than --sustain {duration(sustain)} over {len(rounds)} "
             "rounds",
             triggered=False,
         )
     return CheckOutcome(
         id=ROLLBACK_CHECK,
-        title=f"Rollback rule: a blocking check failing for longer than --sustain {span(sustain)}",
+        title=f"Rollback rule: a blocking check failing for longer than --sustain {duration(sustain)}",
         severity=Severity.P0,
         scope="core",
         result=result,
@@ -128,5 +128,5 @@ def episode_data(e: Episode) -> dict[str, Any]:
         "recovered_at": e.recovered_at,
         "failing_for_s": round(e.duration, 1),
         "rounds": e.rounds,
-        "message": cut(e.first_message, MAX_TIMELINE_MESSAGE),
+        "message": one_line(e.first_message, MAX_TIMELINE_MESSAGE),
     }

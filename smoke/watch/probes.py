@@ -10,7 +10,8 @@ from smoke.context import RunContext
 from smoke.errors import NeedsDashboardAuth, ProbeError
 from smoke.http import current_check
 from smoke.model import Status
-from smoke.watch.rules import CheckObservation, Round, cut
+from smoke.watch.rules import CheckObservation, Round
+from smoke.wording import one_line
 
 
 def divergence(ctx: RunContext, cookie: str | None) -> list[str]:
@@ -21,7 +22,7 @@ def divergence(ctx: RunContext, cookie: str | None) -> list[str]:
     try:
         return mapping_divergence(ctx)
     except (NeedsDashboardAuth, ProbeError) as exc:
-        return [f"mappings not readable: {cut(str(exc), 160)}"] if cookie else []
+        return [f"mappings not readable: {one_line(str(exc), 160)}"] if cookie else []
     finally:
         current_check.reset(token)
 
@@ -63,7 +64,7 @@ class ProviderRetest:
                     else:
                         notes.append(f"{label}: HTTP {response.status}")
         except (NeedsDashboardAuth, ProbeError) as exc:
-            notes.append(f"re-test not possible: {cut(str(exc), 160)}")
+            notes.append(f"re-test not possible: {one_line(str(exc), 160)}")
         finally:
             current_check.reset(token)
         return notes

@@ -284,9 +284,3 @@ def trigger_of(check_id: str) -> str:
     """The checklist's rollback trigger `check_id` stands for, as its @check declares it."""
     declared = registry.get(check_id)
     return (declared.watch_trigger if declared is not None else "") or DEFAULT_TRIGGER
-
-
-def cut(text: str, limit: int) -> str:
-    """One line of at most `limit` characters: a server's error text can carry a whole JSON body."""
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 3] + "..."

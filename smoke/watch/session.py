@@ -13,8 +13,7 @@ from datetime import UTC, datetime
 from smoke import registry
 from smoke.context import RunContext
 from smoke.model import Check, CheckOutcome, Result, Status
-from smoke.reports.watch_summary import clock_time
-from smoke.watch.rules import cut
+from smoke.wording import clock_time, one_line
 
 
 class DashboardSession:
@@ -81,4 +80,4 @@ class DashboardSession:
         # Only an answer from the server counts towards its lockout; a refused connection does not.
         if outcome.result.evidence.get("status") is not None:
             self.failed_logins += 1
-            self.failure = f"at {clock_time(datetime.now(UTC).isoformat())}: {cut(outcome.result.message, 160)}"
+            self.failure = f"at {clock_time(datetime.now(UTC))}: {one_line(outcome.result.message, 160)}"

@@ -11,10 +11,11 @@ import os
 import re
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from smoke.model import CheckOutcome, Phase, Result, RunReport, Severity, Status
+from smoke.model import CheckOutcome, Phase, Result, RunReport, Severity, Status, WatchSection
 from smoke.reports import github, json_report
 from smoke.secrets import redactor
 
@@ -35,7 +36,7 @@ def _outcome(
     )
 
 
-def _report(outcomes: list[CheckOutcome], **extra: object) -> RunReport:
+def _report(outcomes: list[CheckOutcome], **fields: Any) -> RunReport:
     return RunReport(
         phase=Phase.PRE,
         base_url="http://127.0.0.1:1",
@@ -45,7 +46,31 @@ def _report(outcomes: list[CheckOutcome], **extra: object) -> RunReport:
         p1_scope=["usage"],
         started_at="2026-01-01T00:00:00+00:00",
         duration_ms=40,
-        extra=dict(extra),
+        **fields,
+    )
+
+
+def _watch_section(rollback: bool) -> WatchSection:
+    return WatchSection(
+        duration_s=600,
+        interval_s=30,
+        sustain_s=180,
+        stop_on_rollback=True,
+        provider_retest=False,
+        ended="completed",
+        elapsed_s=600.0,
+        rounds_run=21,
+        chats_spent=21,
+        provider_retests=0,
+        logins=1,
+        failed_logins=0,
+        watched=["chat-completion"],
+        rollback_eligible=["chat-completion"],
+        not_watched={},
+        rollback={"triggered": rollback},
+        episodes=[],
+        escalations=[],
+        timeline=[],
     )
 
 
@@ -139,8 +164,8 @@ def test_no_report_at_all_gives_verdict_error_and_zero_counts() -> None:
 @pytest.mark.parametrize(("rollback", "expected"), [(True, "true"), (False, "false"), (None, "false")])
 def test_the_rollback_output_follows_the_watch_report_s_rollback_flag(rollback: bool | None, expected: str) -> None:
     # The watch writes `rollback: true|false` at the top of its report (watch/report.py); other runs write none.
-    extra = {} if rollback is None else {"rollback": rollback}
-    data = json_report.build(_report([_outcome("a", Status.PASS)], **extra))
+    fields = {} if rollback is None else {"watch": _watch_section(rollback)}
+    data = json_report.build(_report([_outcome("a", Status.PASS)], **fields))
     assert ("rollback" in data) is (rollback is not None)
     assert github.outputs_for(data, 1, {})["rollback"] == expected
 

@@ -28,9 +28,17 @@ def _run() -> RunReport:
             "api-key-models", "Key", Severity.P0, "core", Result(Status.PASS, "ok", {}, attempts=2, flaky=True), 5
         ),
     ]
-    run = RunReport(Phase.PRE, "http://router", "0.5.69", outcomes, "pass", ["usage"], "2026-11-26T00:00:00+00:00", 99)
-    run.verdict = decide(outcomes, {"usage"})
-    return run
+    decided = decide(outcomes, {"usage"})
+    return RunReport(
+        Phase.PRE,
+        "http://router",
+        "0.5.69",
+        list(decided.outcomes),
+        decided.verdict,
+        ["usage"],
+        "2026-11-26T00:00:00+00:00",
+        99,
+    )
 
 
 def test_the_json_report_fits_its_published_schema_and_carries_the_verdict():
