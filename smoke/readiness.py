@@ -21,12 +21,10 @@ from smoke.errors import ProbeError, SmokeError
 from smoke.failures import FailureKind
 from smoke.http import Client, Response, current_check
 from smoke.readiness_outcome import READY, Observation, Readiness, not_run, version_matches
-from smoke.wording import duration, one_line
+from smoke.wording import one_line
 
 # Names the run and the checks import from here (the wait's outcome lives in smoke/readiness_outcome.py).
-__all__ = ["Observation", "Readiness", "format_duration", "not_run", "version_matches", "wait_until_ready"]
-# Compatible import for smoke/checks/identity.py until it imports smoke.wording itself.
-format_duration = duration
+__all__ = ["Observation", "Readiness", "not_run", "version_matches", "wait_until_ready"]
 
 
 # Backoff between polls: quick at first (most previews come up within seconds of the URL), then

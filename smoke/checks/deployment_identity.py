@@ -8,8 +8,9 @@ a skip that still names the version seen. Not in the seed checklist; reported fi
 from smoke.context import RunContext, http_failure
 from smoke.errors import ProbeError
 from smoke.model import Phase, Result, Severity
-from smoke.readiness import format_duration, version_matches
+from smoke.readiness import version_matches
 from smoke.registry import check
+from smoke.wording import duration
 
 
 @check(
@@ -45,7 +46,7 @@ def deployment_identity(ctx: RunContext) -> Result:
     if version_matches(expected, seen):
         return Result.passed(f"9router {seen} answered, as expected", **evidence)
     waited = ctx.settings.wait_for_ready
-    after = f" after waiting {format_duration(waited)}" if waited else ""
+    after = f" after waiting {duration(waited)}" if waited else ""
     return Result.failed(
         f"9router {seen} answered{after}, expected {expected}: another deployment (the previous one?) "
         f"still serves {ctx.settings.base_url}; check that the deploy finished and that --base-url is its URL",
