@@ -7,6 +7,7 @@ order (`ping` anywhere); an `error` event is a failure.
 from smoke.checks.client_common import (
     Dialect,
     Judgement,
+    client_check,
     either,
     error_message,
     missing_in_order,
@@ -15,8 +16,7 @@ from smoke.checks.client_common import (
     streamed_ping,
 )
 from smoke.context import RunContext
-from smoke.model import Phase, Result, Severity, Watched
-from smoke.registry import check
+from smoke.model import Result
 from smoke.sse import Event
 
 ANTHROPIC_VERSION = "2023-06-01"
@@ -76,14 +76,9 @@ DIALECT = Dialect(
 )
 
 
-@check(
+@client_check(
     "client-anthropic",
     title="Anthropic Messages (Claude Code): POST /v1/messages (stream true) read to message_stop",
-    phases=(Phase.PRE, Phase.POST),
-    severity=Severity.P1,
-    scope="clients",
-    checklist="client dialects (--clients)",
-    watch=Watched.IF_P0,  # repeated by the watch only when made P0 in the config
 )
 def client_anthropic(ctx: RunContext) -> Result:
     return probe(ctx, DIALECT)

@@ -16,10 +16,25 @@ from typing import Any
 
 from smoke.context import RunContext, error_text
 from smoke.http import Response
-from smoke.model import Result
+from smoke.model import Phase, Result, Severity, Watched
+from smoke.registry import check
 from smoke.sse import Event, Stream, post_stream
 
 MAX_LISTED_EVENTS = 24
+
+
+def client_check(check_id: str, *, title: str) -> Callable[[Callable[..., Result]], Callable[..., Result]]:
+    """@check with what every client-dialect probe declares alike: P1 in scope `clients`, pre and
+    post, repeated by the watch only when made P0 in the config."""
+    return check(
+        check_id,
+        title=title,
+        phases=(Phase.PRE, Phase.POST),
+        severity=Severity.P1,
+        scope="clients",
+        checklist="client dialects (--clients)",
+        watch=Watched.IF_P0,
+    )
 
 
 @dataclass

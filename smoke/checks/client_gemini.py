@@ -10,10 +10,9 @@ endpoint it may lack). The key goes in `Authorization: Bearer`, never in the URL
 
 from urllib.parse import quote
 
-from smoke.checks.client_common import Dialect, Judgement, error_message, probe
+from smoke.checks.client_common import Dialect, Judgement, client_check, error_message, probe
 from smoke.context import RunContext
-from smoke.model import Phase, Result, Severity, Watched
-from smoke.registry import check
+from smoke.model import Result
 from smoke.sse import Event
 
 FINISHED = ("STOP", "MAX_TOKENS")
@@ -65,14 +64,9 @@ DIALECT = Dialect(
 )
 
 
-@check(
+@client_check(
     "client-gemini",
     title="Gemini: POST /v1beta/models/<model>:streamGenerateContent?alt=sse read to its finishReason",
-    phases=(Phase.PRE, Phase.POST),
-    severity=Severity.P1,
-    scope="clients",
-    checklist="client dialects (--clients)",
-    watch=Watched.IF_P0,  # repeated by the watch only when made P0 in the config
 )
 def client_gemini(ctx: RunContext) -> Result:
     return probe(ctx, DIALECT)

@@ -6,10 +6,9 @@ Continue and most OpenAI SDK users call it. Grammar: `data: {chunk}` lines carry
 A cut-short upstream stream still gets one `[DONE]` from 9router, but no `finish_reason`.
 """
 
-from smoke.checks.client_common import Dialect, Judgement, error_message, probe, streamed_ping
+from smoke.checks.client_common import Dialect, Judgement, client_check, error_message, probe, streamed_ping
 from smoke.context import RunContext
-from smoke.model import Phase, Result, Severity, Watched
-from smoke.registry import check
+from smoke.model import Result
 from smoke.sse import Event
 
 DONE = "[DONE]"
@@ -73,14 +72,9 @@ DIALECT = Dialect(
 )
 
 
-@check(
+@client_check(
     "client-openai-stream",
     title="OpenAI chat, streaming: POST /v1/chat/completions (stream true) read to data: [DONE]",
-    phases=(Phase.PRE, Phase.POST),
-    severity=Severity.P1,
-    scope="clients",
-    checklist="client dialects (--clients)",
-    watch=Watched.IF_P0,  # repeated by the watch only when made P0 in the config
 )
 def client_openai_stream(ctx: RunContext) -> Result:
     return probe(ctx, DIALECT)

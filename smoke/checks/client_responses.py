@@ -8,10 +8,18 @@ taken from the deltas), and a cut-short upstream stream is closed with a normal
 `response.completed`, so a truncation that kept some text is invisible on this path (and to Codex).
 """
 
-from smoke.checks.client_common import Dialect, Judgement, either, error_message, missing_in_order, order_problem, probe
+from smoke.checks.client_common import (
+    Dialect,
+    Judgement,
+    client_check,
+    either,
+    error_message,
+    missing_in_order,
+    order_problem,
+    probe,
+)
 from smoke.context import RunContext
-from smoke.model import Phase, Result, Severity, Watched
-from smoke.registry import check
+from smoke.model import Result
 from smoke.sse import Event
 
 MIN_OUTPUT_TOKENS = 16  # OpenAI refuses a smaller max_output_tokens
@@ -89,14 +97,9 @@ DIALECT = Dialect(
 )
 
 
-@check(
+@client_check(
     "client-responses",
     title="OpenAI Responses (Codex): POST /v1/responses (stream true) read to response.completed",
-    phases=(Phase.PRE, Phase.POST),
-    severity=Severity.P1,
-    scope="clients",
-    checklist="client dialects (--clients)",
-    watch=Watched.IF_P0,  # repeated by the watch only when made P0 in the config
 )
 def client_responses(ctx: RunContext) -> Result:
     return probe(ctx, DIALECT)
