@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import os
 import sys
 import threading
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from smoke import readiness, registry, schemas
+from smoke.ci import in_github_actions
 from smoke.context import RunContext
 from smoke.exitcodes import ExitCode, exit_code
 from smoke.http import Client, current_check
@@ -124,7 +124,7 @@ def publish_to_github(
 ) -> list[str]:
     """In GitHub Actions: step outputs, job summary, annotations and log groups (smoke/reports/github.py).
     Returns one sentence per thing that failed; nothing outside Actions."""
-    if os.environ.get("GITHUB_ACTIONS") != "true":
+    if not in_github_actions():
         return []
     from smoke.reports import github
 

@@ -6,7 +6,6 @@ redaction, file I/O in one place); each router is labelled by its base_url.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from collections.abc import Mapping
@@ -218,8 +217,3 @@ def publish(fleet: Fleet, *, exit_code: int, paths: Mapping[str, Path | None], o
         problems.append(f"could not write the job summary: {exc.strerror or exc}")
     problems += github.give_back(paths.values())
     return problems
-
-
-def in_github_actions() -> bool:
-    """True inside a GitHub Actions job (the action's container or a plain `run:` step)."""
-    return os.environ.get("GITHUB_ACTIONS") == "true"

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from smoke import registry
+from smoke.config_defaults import config_default
 from smoke.model import CheckOutcome, Status
 
 NOT_OK = frozenset({Status.FAIL, Status.ERROR})
 AUTH_STATUSES = frozenset({401, 403})
-DEFAULT_AUTH_LOOP_ROUNDS = 3
+DEFAULT_AUTH_LOOP_ROUNDS: int = int(config_default("post", "watch", "auth_loop_rounds"))  # declared in the schema
 _LOCKED = re.compile(r"\block|\bunavailable\b|reset after", re.IGNORECASE)
 
 # A watched check's rollback trigger is declared on it (@check(watch_trigger=...)); this is the rest.
