@@ -257,16 +257,6 @@ def test_a_login_that_got_no_answer_is_sent_once_more_and_never_a_third_time(rou
     assert "closed the connection before answering" in entry["message"]
 
 
-def test_a_login_reset_once_passes_flaky(router_stack: Any, out_dir: Path) -> None:
-    with FaultServer(upstream=router_stack.base_url) as faults:
-        faults.set(LOGIN, "drop", times=1)
-        result = run_gate(out_dir, *gate_args(router_stack, faults.base_url))
-        sent = faults.count("POST", LOGIN)
-    entry = result.check("dashboard-login")
-    assert result.exit_code == 0, result.stdout
-    assert (sent, entry["status"], entry["attempts"], entry["flaky"]) == (2, "pass", 2, True)
-
-
 def test_a_wrong_password_that_was_answered_is_never_sent_again(router_stack: Any, out_dir: Path) -> None:
     with FaultServer(upstream=router_stack.base_url) as faults:
         args = [
@@ -279,12 +269,15 @@ def test_a_wrong_password_that_was_answered_is_never_sent_again(router_stack: An
     assert "wrong dashboard password" in entry["message"]
 
 
-def test_a_chat_reset_before_any_answer_is_sent_once_more_and_passes_flaky(router_stack: Any, out_dir: Path) -> None:
+@pytest.mark.parametrize(("path", "check_id"), [(LOGIN, "dashboard-login"), (CHAT, "chat-completion")])
+def test_a_post_reset_before_any_answer_is_sent_once_more_and_passes_flaky(
+    router_stack: Any, out_dir: Path, path: str, check_id: str
+) -> None:
     with FaultServer(upstream=router_stack.base_url) as faults:
-        faults.set(CHAT, "drop", times=1)
+        faults.set(path, "drop", times=1)
         result = run_gate(out_dir, *gate_args(router_stack, faults.base_url))
-        sent = faults.count("POST", CHAT)
-    entry = result.check("chat-completion")
+        sent = faults.count("POST", path)
+    entry = result.check(check_id)
     assert result.exit_code == 0, result.stdout
     assert (sent, entry["status"], entry["attempts"], entry["flaky"]) == (2, "pass", 2, True)
 
