@@ -74,13 +74,8 @@ def report_paths(values: Mapping[str, str | Path | None]) -> dict[str, Path | No
 
 
 def _rollback(data: Mapping[str, Any]) -> bool:
-    """The watch's rollback signal, read defensively (bool, "true", or {"triggered": true})."""
-    value = data.get("rollback")
-    if isinstance(value, Mapping):
-        value = value.get("triggered", value.get("rollback", value.get("signal")))
-    if isinstance(value, str):
-        return value.strip().lower() == "true"
-    return value is True
+    """The watch's rollback signal: the report's boolean `rollback` (a watch and a merge write it)."""
+    return data.get("rollback") is True
 
 
 def outputs_for(data: Mapping[str, Any] | None, exit_code: int, paths: Mapping[str, Path | None]) -> dict[str, str]:
